@@ -33,7 +33,8 @@ std::string Base64EncodeWith(ByteSpan bytes, const char* alphabet, bool pad) {
   out.reserve((bytes.size() + 2) / 3 * 4);
   size_t i = 0;
   for (; i + 3 <= bytes.size(); i += 3) {
-    const uint32_t group = (uint32_t{bytes[i]} << 16) | (uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
+    const uint32_t group =
+        (uint32_t{bytes[i]} << 16) | (uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
     out.push_back(alphabet[(group >> 18) & 63]);
     out.push_back(alphabet[(group >> 12) & 63]);
     out.push_back(alphabet[(group >> 6) & 63]);
@@ -175,12 +176,12 @@ Result<uint8_t> ByteReader::U8(std::string_view field) {
   return data_[offset_++];
 }
 
-#define CLOISTER_READER_INT(Name, Type, Load)   \
-  Result<Type> ByteReader::Name(std::string_view field) { \
-    RETURN_IF_ERROR(Need(sizeof(Type), field));  \
+#define CLOISTER_READER_INT(Name, Type, Load)              \
+  Result<Type> ByteReader::Name(std::string_view field) {  \
+    RETURN_IF_ERROR(Need(sizeof(Type), field));            \
     const Type value = Load<Type>(data_.data() + offset_); \
-    offset_ += sizeof(Type);                     \
-    return value;                                \
+    offset_ += sizeof(Type);                               \
+    return value;                                          \
   }
 CLOISTER_READER_INT(U16Le, uint16_t, LoadLe)
 CLOISTER_READER_INT(U32Le, uint32_t, LoadLe)

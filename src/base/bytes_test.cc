@@ -17,9 +17,13 @@ TEST(HexTest, RoundTripAndCase) {
 }
 
 TEST(Base64Test, Rfc4648Vectors) {
-  const std::pair<const char*, const char*> vectors[] = {
-      {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},         {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+  const std::pair<const char*, const char*> vectors[] = {{"", ""},
+                                                         {"f", "Zg=="},
+                                                         {"fo", "Zm8="},
+                                                         {"foo", "Zm9v"},
+                                                         {"foob", "Zm9vYg=="},
+                                                         {"fooba", "Zm9vYmE="},
+                                                         {"foobar", "Zm9vYmFy"}};
   for (const auto& [plain, encoded] : vectors) {
     EXPECT_EQ(Base64Encode(AsBytes(plain)), encoded);
     EXPECT_EQ(ToString(*Base64Decode(encoded)), plain);
@@ -36,11 +40,11 @@ TEST(Base64Test, UrlAlphabetWithoutPadding) {
 }
 
 TEST(Base64Test, RejectsMalformed) {
-  EXPECT_FALSE(Base64Decode("Zg=").ok());     // bad length
-  EXPECT_FALSE(Base64Decode("Z!==").ok());    // bad character
-  EXPECT_FALSE(Base64Decode("Zh==").ok());    // non-zero trailing bits
-  EXPECT_FALSE(Base64Decode("-_-_").ok());    // url alphabet in standard decoder
-  EXPECT_FALSE(Base64UrlDecode("Z").ok());    // cannot encode whole bytes
+  EXPECT_FALSE(Base64Decode("Zg=").ok());   // bad length
+  EXPECT_FALSE(Base64Decode("Z!==").ok());  // bad character
+  EXPECT_FALSE(Base64Decode("Zh==").ok());  // non-zero trailing bits
+  EXPECT_FALSE(Base64Decode("-_-_").ok());  // url alphabet in standard decoder
+  EXPECT_FALSE(Base64UrlDecode("Z").ok());  // cannot encode whole bytes
 }
 
 TEST(ByteReaderTest, ReadsIntegersInBothOrders) {

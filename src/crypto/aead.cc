@@ -15,9 +15,12 @@ constexpr size_t kTagSize = 16;
 
 const EVP_CIPHER* Cipher(AeadAlgorithm algorithm) {
   switch (algorithm) {
-    case AeadAlgorithm::kAes128Gcm: return EVP_aes_128_gcm();
-    case AeadAlgorithm::kAes256Gcm: return EVP_aes_256_gcm();
-    case AeadAlgorithm::kChaCha20Poly1305: return EVP_chacha20_poly1305();
+    case AeadAlgorithm::kAes128Gcm:
+      return EVP_aes_128_gcm();
+    case AeadAlgorithm::kAes256Gcm:
+      return EVP_aes_256_gcm();
+    case AeadAlgorithm::kChaCha20Poly1305:
+      return EVP_chacha20_poly1305();
   }
   UNREACHABLE("AEAD algorithm ", static_cast<int>(algorithm));
 }
@@ -69,9 +72,12 @@ size_t AeadTagSize(AeadAlgorithm /*algorithm*/) { return kTagSize; }
 
 std::string_view AeadName(AeadAlgorithm algorithm) {
   switch (algorithm) {
-    case AeadAlgorithm::kAes128Gcm: return "AES-128-GCM";
-    case AeadAlgorithm::kAes256Gcm: return "AES-256-GCM";
-    case AeadAlgorithm::kChaCha20Poly1305: return "ChaCha20-Poly1305";
+    case AeadAlgorithm::kAes128Gcm:
+      return "AES-128-GCM";
+    case AeadAlgorithm::kAes256Gcm:
+      return "AES-256-GCM";
+    case AeadAlgorithm::kChaCha20Poly1305:
+      return "ChaCha20-Poly1305";
   }
   UNREACHABLE("AEAD algorithm ", static_cast<int>(algorithm));
 }

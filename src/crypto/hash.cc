@@ -15,18 +15,24 @@ namespace {
 
 const EVP_MD* Md(HashAlgorithm algorithm) {
   switch (algorithm) {
-    case HashAlgorithm::kSha256: return EVP_sha256();
-    case HashAlgorithm::kSha384: return EVP_sha384();
-    case HashAlgorithm::kSha512: return EVP_sha512();
+    case HashAlgorithm::kSha256:
+      return EVP_sha256();
+    case HashAlgorithm::kSha384:
+      return EVP_sha384();
+    case HashAlgorithm::kSha512:
+      return EVP_sha512();
   }
   UNREACHABLE("hash algorithm ", static_cast<int>(algorithm));
 }
 
 const char* MdName(HashAlgorithm algorithm) {
   switch (algorithm) {
-    case HashAlgorithm::kSha256: return "SHA256";
-    case HashAlgorithm::kSha384: return "SHA384";
-    case HashAlgorithm::kSha512: return "SHA512";
+    case HashAlgorithm::kSha256:
+      return "SHA256";
+    case HashAlgorithm::kSha384:
+      return "SHA384";
+    case HashAlgorithm::kSha512:
+      return "SHA512";
   }
   UNREACHABLE("hash algorithm ", static_cast<int>(algorithm));
 }
@@ -43,14 +49,14 @@ Result<Bytes> RunHkdf(HashAlgorithm algorithm, const char* mode, ByteSpan salt, 
 
   // OSSL_PARAM takes non-const pointers; OpenSSL only reads these buffers.
   auto param_bytes = [](const char* name, ByteSpan bytes) {
-    return OSSL_PARAM_construct_octet_string(
-        name, const_cast<uint8_t*>(bytes.data()), bytes.size());  // NOLINT
+    return OSSL_PARAM_construct_octet_string(name, const_cast<uint8_t*>(bytes.data()),
+                                             bytes.size());  // NOLINT
   };
   OSSL_PARAM params[6];
   size_t n = 0;
   params[n++] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_MODE, const_cast<char*>(mode), 0);
-  params[n++] =
-      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, const_cast<char*>(MdName(algorithm)), 0);
+  params[n++] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
+                                                 const_cast<char*>(MdName(algorithm)), 0);
   params[n++] = param_bytes(OSSL_KDF_PARAM_KEY, key);
   if (!salt.empty()) params[n++] = param_bytes(OSSL_KDF_PARAM_SALT, salt);
   if (!info.empty()) params[n++] = param_bytes(OSSL_KDF_PARAM_INFO, info);
@@ -71,9 +77,12 @@ size_t HashSize(HashAlgorithm algorithm) {
 
 std::string_view HashName(HashAlgorithm algorithm) {
   switch (algorithm) {
-    case HashAlgorithm::kSha256: return "SHA-256";
-    case HashAlgorithm::kSha384: return "SHA-384";
-    case HashAlgorithm::kSha512: return "SHA-512";
+    case HashAlgorithm::kSha256:
+      return "SHA-256";
+    case HashAlgorithm::kSha384:
+      return "SHA-384";
+    case HashAlgorithm::kSha512:
+      return "SHA-512";
   }
   UNREACHABLE("hash algorithm ", static_cast<int>(algorithm));
 }
@@ -98,8 +107,9 @@ struct Hasher::State {
 
 Hasher::Hasher(HashAlgorithm algorithm)
     : state_(new State{internal::EvpMdCtxPtr(EVP_MD_CTX_new()), algorithm}) {
-  ASSERT(state_->ctx != nullptr && EVP_DigestInit_ex(state_->ctx.get(), Md(algorithm), nullptr) == 1,
-         "EVP_DigestInit_ex: ", internal::DrainOpenSslErrors());
+  ASSERT(
+      state_->ctx != nullptr && EVP_DigestInit_ex(state_->ctx.get(), Md(algorithm), nullptr) == 1,
+      "EVP_DigestInit_ex: ", internal::DrainOpenSslErrors());
 }
 
 Hasher::~Hasher() { delete state_; }

@@ -23,9 +23,7 @@ std::shared_ptr<EVP_PKEY> Share(EvpPkeyPtr pkey) {
   return std::shared_ptr<EVP_PKEY>(pkey.release(), EVP_PKEY_free);
 }
 
-const char* CurveName(KeyType type) {
-  return type == KeyType::kP256 ? "P-256" : "P-384";
-}
+const char* CurveName(KeyType type) { return type == KeyType::kP256 ? "P-256" : "P-384"; }
 
 size_t CurveSize(KeyType type) { return type == KeyType::kP256 ? 32 : 48; }
 
@@ -34,10 +32,13 @@ bool IsEc(KeyType type) { return type == KeyType::kP256 || type == KeyType::kP38
 // Classifies an EVP_PKEY into one of the key types we support.
 Result<KeyType> Classify(EVP_PKEY* pkey) {
   switch (EVP_PKEY_get_base_id(pkey)) {
-    case EVP_PKEY_ED25519: return KeyType::kEd25519;
-    case EVP_PKEY_X25519: return KeyType::kX25519;
+    case EVP_PKEY_ED25519:
+      return KeyType::kEd25519;
+    case EVP_PKEY_X25519:
+      return KeyType::kX25519;
     case EVP_PKEY_RSA:
-    case EVP_PKEY_RSA_PSS: return KeyType::kRsa;
+    case EVP_PKEY_RSA_PSS:
+      return KeyType::kRsa;
     case EVP_PKEY_EC: {
       char group[64] = {0};
       size_t group_size = 0;
@@ -110,11 +111,16 @@ Result<Bytes> EcPublicFromScalar(KeyType type, const BIGNUM* scalar) {
 
 std::string_view KeyTypeName(KeyType type) {
   switch (type) {
-    case KeyType::kP256: return "P-256";
-    case KeyType::kP384: return "P-384";
-    case KeyType::kEd25519: return "Ed25519";
-    case KeyType::kX25519: return "X25519";
-    case KeyType::kRsa: return "RSA";
+    case KeyType::kP256:
+      return "P-256";
+    case KeyType::kP384:
+      return "P-384";
+    case KeyType::kEd25519:
+      return "Ed25519";
+    case KeyType::kX25519:
+      return "X25519";
+    case KeyType::kRsa:
+      return "RSA";
   }
   UNREACHABLE("key type ", static_cast<int>(type));
 }
@@ -216,9 +222,14 @@ Result<PrivateKey> PrivateKey::Generate(KeyType type) {
     case KeyType::kP384:
       pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", CurveName(type));
       break;
-    case KeyType::kEd25519: pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"); break;
-    case KeyType::kX25519: pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "X25519"); break;
-    case KeyType::kRsa: return UnsupportedError("RSA keys are verified, never generated");
+    case KeyType::kEd25519:
+      pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
+      break;
+    case KeyType::kX25519:
+      pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "X25519");
+      break;
+    case KeyType::kRsa:
+      return UnsupportedError("RSA keys are verified, never generated");
   }
   if (pkey == nullptr) return internal::OpenSslError("key generation");
   return PrivateKey(Share(EvpPkeyPtr(pkey)), type);
@@ -294,9 +305,8 @@ Bytes PrivateKey::ToPkcs8Der() const {
 
 std::string PrivateKey::ToPem() const {
   internal::BioPtr bio(BIO_new(BIO_s_mem()));
-  ASSERT(bio != nullptr &&
-         PEM_write_bio_PrivateKey(bio.get(), pkey_.get(), nullptr, nullptr, 0, nullptr, nullptr) ==
-             1);
+  ASSERT(bio != nullptr && PEM_write_bio_PrivateKey(bio.get(), pkey_.get(), nullptr, nullptr, 0,
+                                                    nullptr, nullptr) == 1);
   return internal::BioContents(bio.get());
 }
 

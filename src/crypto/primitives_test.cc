@@ -21,12 +21,14 @@ Bytes Hex(std::string_view hex) {
 TEST(HashTest, Fips180Abc) {
   EXPECT_EQ(ToHex(Sha256(AsBytes("abc"))),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  EXPECT_EQ(ToHex(Sha384(AsBytes("abc"))),
-            "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed8086072ba1e7cc2358baeca1"
-            "34c825a7");
-  EXPECT_EQ(ToHex(Sha512(AsBytes("abc"))),
-            "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23"
-            "a3feebbd454d4423643ce80e2a9ac94fa54ca49f");
+  EXPECT_EQ(
+      ToHex(Sha384(AsBytes("abc"))),
+      "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed8086072ba1e7cc2358baeca1"
+      "34c825a7");
+  EXPECT_EQ(
+      ToHex(Sha512(AsBytes("abc"))),
+      "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23"
+      "a3feebbd454d4423643ce80e2a9ac94fa54ca49f");
 }
 
 TEST(HashTest, IncrementalEqualsOneShot) {
@@ -38,9 +40,9 @@ TEST(HashTest, IncrementalEqualsOneShot) {
 }
 
 TEST(HmacTest, Rfc4231Case2) {
-  EXPECT_EQ(ToHex(Hmac(HashAlgorithm::kSha256, AsBytes("Jefe"),
-                       AsBytes("what do ya want for nothing?"))),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  EXPECT_EQ(
+      ToHex(Hmac(HashAlgorithm::kSha256, AsBytes("Jefe"), AsBytes("what do ya want for nothing?"))),
+      "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
 TEST(HkdfTest, Rfc5869Case1) {
@@ -89,7 +91,8 @@ const AeadVector kAeadVectors[] = {
     // GCM specification (McGrew and Viega), test case 4.
     {AeadAlgorithm::kAes128Gcm, "feffe9928665731c6d6a8f9467308308", "cafebabefacedbaddecaf888",
      "feedfacedeadbeeffeedfacedeadbeefabaddad2", kGcmPlaintext,
-     "42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e21d514b25466931c7d8f6a5aac84aa"
+     "42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e21d514b25466931c7d8f6a5aac84a"
+     "a"
      "051ba30b396a0aac973d58e0915bc94fbc3221a5db94fae95ae7121a47"},
     // GCM specification, test case 16.
     {AeadAlgorithm::kAes256Gcm, "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308",
@@ -154,9 +157,10 @@ TEST(Ed25519Test, Rfc8032Test1) {
   EXPECT_EQ(ToHex(key.Public().ToRaw()),
             "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
   const Bytes signature = *Sign(key, HashAlgorithm::kSha512, {});
-  EXPECT_EQ(ToHex(signature),
-            "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e397"
-            "01cf9b46bd25bf5f0595bbe24655141438e7a100b");
+  EXPECT_EQ(
+      ToHex(signature),
+      "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e397"
+      "01cf9b46bd25bf5f0595bbe24655141438e7a100b");
   EXPECT_TRUE(Verify(key.Public(), HashAlgorithm::kSha512, {}, signature).ok());
   EXPECT_FALSE(Verify(key.Public(), HashAlgorithm::kSha512, AsBytes("x"), signature).ok());
 }
@@ -185,7 +189,8 @@ class EcdsaTest : public ::testing::TestWithParam<KeyType> {};
 
 TEST_P(EcdsaTest, SignVerifyInEveryFormat) {
   const KeyType type = GetParam();
-  const HashAlgorithm hash = type == KeyType::kP256 ? HashAlgorithm::kSha256 : HashAlgorithm::kSha384;
+  const HashAlgorithm hash =
+      type == KeyType::kP256 ? HashAlgorithm::kSha256 : HashAlgorithm::kSha384;
   const size_t component = type == KeyType::kP256 ? 32 : 48;
   const PrivateKey key = *PrivateKey::Generate(type);
   const PublicKey pub = key.Public();
@@ -211,7 +216,8 @@ TEST_P(EcdsaTest, SignVerifyInEveryFormat) {
 
 TEST_P(EcdsaTest, LittleEndianPaddedComponentsLikeSevSnp) {
   const KeyType type = GetParam();
-  const HashAlgorithm hash = type == KeyType::kP256 ? HashAlgorithm::kSha256 : HashAlgorithm::kSha384;
+  const HashAlgorithm hash =
+      type == KeyType::kP256 ? HashAlgorithm::kSha256 : HashAlgorithm::kSha384;
   const size_t component = type == KeyType::kP256 ? 32 : 48;
   const PrivateKey key = *PrivateKey::Generate(type);
   const Bytes message = ToBytes("report body");

@@ -19,9 +19,12 @@ using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, internal::Deleter<ECDSA_SIG, ECDS
 
 const EVP_MD* Md(HashAlgorithm hash) {
   switch (hash) {
-    case HashAlgorithm::kSha256: return EVP_sha256();
-    case HashAlgorithm::kSha384: return EVP_sha384();
-    case HashAlgorithm::kSha512: return EVP_sha512();
+    case HashAlgorithm::kSha256:
+      return EVP_sha256();
+    case HashAlgorithm::kSha384:
+      return EVP_sha384();
+    case HashAlgorithm::kSha512:
+      return EVP_sha512();
   }
   UNREACHABLE("hash ", static_cast<int>(hash));
 }
@@ -32,7 +35,8 @@ bool IsEc(KeyType type) { return type == KeyType::kP256 || type == KeyType::kP38
 // Turns any accepted ECDSA encoding into DER for OpenSSL.
 Result<Bytes> ToDer(KeyType type, ByteSpan signature, SignatureFormat format) {
   switch (format) {
-    case SignatureFormat::kDer: return Bytes(signature.begin(), signature.end());
+    case SignatureFormat::kDer:
+      return Bytes(signature.begin(), signature.end());
     case SignatureFormat::kRawBigEndian: {
       if (signature.size() != 2 * ComponentSize(type)) {
         return VerificationError(KeyTypeName(type), " signature is ", signature.size(),
@@ -149,7 +153,8 @@ Status Verify(const PublicKey& key, HashAlgorithm hash, ByteSpan message, ByteSp
       return VerificationError("Ed25519 signature is ", signature.size(), " bytes, expected 64");
     }
     EvpMdCtxPtr ctx(EVP_MD_CTX_new());
-    if (ctx == nullptr || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key.evp()) != 1) {
+    if (ctx == nullptr ||
+        EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key.evp()) != 1) {
       return internal::OpenSslError("Ed25519 verify setup");
     }
     return CheckVerifyResult(EVP_DigestVerify(ctx.get(), signature.data(), signature.size(),
@@ -157,16 +162,17 @@ Status Verify(const PublicKey& key, HashAlgorithm hash, ByteSpan message, ByteSp
                              "Ed25519");
   }
   if (!IsEc(key.type())) {
-    return InvalidArgumentError("Verify takes ECDSA or Ed25519 keys, not ", KeyTypeName(key.type()));
+    return InvalidArgumentError("Verify takes ECDSA or Ed25519 keys, not ",
+                                KeyTypeName(key.type()));
   }
   ASSIGN_OR_RETURN(const Bytes der, ToDer(key.type(), signature, format));
   EvpMdCtxPtr ctx(EVP_MD_CTX_new());
-  if (ctx == nullptr || EVP_DigestVerifyInit(ctx.get(), nullptr, Md(hash), nullptr, key.evp()) != 1) {
+  if (ctx == nullptr ||
+      EVP_DigestVerifyInit(ctx.get(), nullptr, Md(hash), nullptr, key.evp()) != 1) {
     return internal::OpenSslError("ECDSA verify setup");
   }
   return CheckVerifyResult(
-      EVP_DigestVerify(ctx.get(), der.data(), der.size(), message.data(), message.size()),
-      "ECDSA");
+      EVP_DigestVerify(ctx.get(), der.data(), der.size(), message.data(), message.size()), "ECDSA");
 }
 
 Status VerifyDigest(const PublicKey& key, ByteSpan digest, ByteSpan signature,
@@ -206,8 +212,8 @@ Status VerifyRsa(const PublicKey& key, HashAlgorithm hash, ByteSpan message, Byt
 
 }  // namespace
 
-Status VerifyRsaPss(const PublicKey& key, HashAlgorithm hash, ByteSpan message,
-                    ByteSpan signature, int salt_length) {
+Status VerifyRsaPss(const PublicKey& key, HashAlgorithm hash, ByteSpan message, ByteSpan signature,
+                    int salt_length) {
   return VerifyRsa(key, hash, message, signature, RSA_PKCS1_PSS_PADDING, salt_length);
 }
 

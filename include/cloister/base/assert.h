@@ -22,10 +22,8 @@ inline void AppendPart(std::string& out, const char* part) { out.append(part); }
 inline void AppendPart(std::string& out, const std::string& part) { out.append(part); }
 inline void AppendPart(std::string& out, char part) { out.push_back(part); }
 template <typename T>
-  requires std::is_arithmetic_v<T>
-void AppendPart(std::string& out, T part) {
-  out.append(std::to_string(part));
-}
+requires std::is_arithmetic_v<T>
+void AppendPart(std::string& out, T part) { out.append(std::to_string(part)); }
 
 template <typename... Parts>
 [[noreturn]] void FailWith(const char* file, int line, const char* condition,
@@ -37,22 +35,22 @@ template <typename... Parts>
 
 }  // namespace cloister::assert_detail
 
-#define ASSERT(condition, ...)                                                        \
-  do {                                                                                \
-    if (!(condition)) [[unlikely]] {                                                  \
-      ::cloister::assert_detail::FailWith(__FILE__, __LINE__, #condition __VA_OPT__(, ) \
-                                              __VA_ARGS__);                           \
-    }                                                                                 \
+#define ASSERT(condition, ...)                                                    \
+  do {                                                                            \
+    if (!(condition)) [[unlikely]] {                                              \
+      ::cloister::assert_detail::FailWith(__FILE__, __LINE__,                     \
+                                          #condition __VA_OPT__(, ) __VA_ARGS__); \
+    }                                                                             \
   } while (false)
 
 #define UNREACHABLE(...) \
   ::cloister::assert_detail::FailWith(__FILE__, __LINE__, "unreachable" __VA_OPT__(, ) __VA_ARGS__)
 
 #ifdef NDEBUG
-#define DEBUG_ASSERT(condition, ...)        \
-  do {                                      \
-    if (false && (condition)) {             \
-    }                                       \
+#define DEBUG_ASSERT(condition, ...) \
+  do {                               \
+    if (false && (condition)) {      \
+    }                                \
   } while (false)
 #else
 #define DEBUG_ASSERT(condition, ...) ASSERT(condition __VA_OPT__(, ) __VA_ARGS__)

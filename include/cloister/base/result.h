@@ -25,23 +25,23 @@
 namespace cloister {
 
 enum class ErrorCode : int {
-  kInvalidArgument = 1,    // the caller's input is malformed (bad encoding, wrong length)
-  kParse,                  // bytes from outside do not follow the format
-  kVerification,           // a signature, MAC, chain or binding does not verify
-  kPolicy,                 // genuine, but a policy refuses it
-  kNotFound,               // no such key, file, entry or member
-  kAlreadyExists,          // a duplicate where uniqueness is required
-  kOutOfRange,             // an index, size or time outside the allowed range
-  kFailedPrecondition,     // the system is not in a state that allows the operation
-  kConflict,               // a concurrent change won (optimistic concurrency, raft term)
-  kPermissionDenied,       // the caller is not allowed
-  kUnavailable,            // try again later (no leader, not ready, busy)
-  kUnsupported,            // a version, algorithm or platform we do not handle
-  kCorrupt,                // stored data failed an integrity check
-  kIo,                     // the operating system refused (file, socket)
-  kTimeout,                // a deadline passed
-  kCrypto,                 // the crypto library failed (not an input problem)
-  kInternal,               // a bug: should not happen
+  kInvalidArgument = 1,  // the caller's input is malformed (bad encoding, wrong length)
+  kParse,                // bytes from outside do not follow the format
+  kVerification,         // a signature, MAC, chain or binding does not verify
+  kPolicy,               // genuine, but a policy refuses it
+  kNotFound,             // no such key, file, entry or member
+  kAlreadyExists,        // a duplicate where uniqueness is required
+  kOutOfRange,           // an index, size or time outside the allowed range
+  kFailedPrecondition,   // the system is not in a state that allows the operation
+  kConflict,             // a concurrent change won (optimistic concurrency, raft term)
+  kPermissionDenied,     // the caller is not allowed
+  kUnavailable,          // try again later (no leader, not ready, busy)
+  kUnsupported,          // a version, algorithm or platform we do not handle
+  kCorrupt,              // stored data failed an integrity check
+  kIo,                   // the operating system refused (file, socket)
+  kTimeout,              // a deadline passed
+  kCrypto,               // the crypto library failed (not an input problem)
+  kInternal,             // a bug: should not happen
 };
 
 // Stable lower-case name of a code ("invalid_argument", ...), used in logs and JSON.
@@ -79,10 +79,10 @@ std::string Concat(const Parts&... parts) {
 }
 }  // namespace error_detail
 
-#define CLOISTER_ERROR_FACTORY(Name, Code)                            \
-  template <typename... Parts>                                         \
-  Error Name(const Parts&... parts) {                                  \
-    return Error{ErrorCode::Code, error_detail::Concat(parts...)};    \
+#define CLOISTER_ERROR_FACTORY(Name, Code)                         \
+  template <typename... Parts>                                     \
+  Error Name(const Parts&... parts) {                              \
+    return Error{ErrorCode::Code, error_detail::Concat(parts...)}; \
   }
 CLOISTER_ERROR_FACTORY(InvalidArgumentError, kInvalidArgument)
 CLOISTER_ERROR_FACTORY(ParseError, kParse)
@@ -109,14 +109,14 @@ class [[nodiscard]] Result {
   using value_type = T;
 
   // Implicit from a value or an Error, so functions can `return value;` or `return error;`.
-  Result(const T& value) : state_(std::in_place_index<0>, value) {}  // NOLINT
-  Result(T&& value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT
+  Result(const T& value) : state_(std::in_place_index<0>, value) {}          // NOLINT
+  Result(T&& value) : state_(std::in_place_index<0>, std::move(value)) {}    // NOLINT
   Result(Error error) : state_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
   template <typename U>
-    requires(std::is_constructible_v<T, U &&> && !std::is_same_v<std::decay_t<U>, T> &&
-             !std::is_same_v<std::decay_t<U>, Error> &&
-             !std::is_same_v<std::decay_t<U>, Result<T>>)
-  Result(U&& value) : state_(std::in_place_index<0>, T(std::forward<U>(value))) {}  // NOLINT
+  requires(std::is_constructible_v<T, U&&> && !std::is_same_v<std::decay_t<U>, T> &&
+           !std::is_same_v<std::decay_t<U>, Error> && !std::is_same_v<std::decay_t<U>, Result<T>>)
+      Result(U&& value)
+      : state_(std::in_place_index<0>, T(std::forward<U>(value))) {}  // NOLINT
 
   [[nodiscard]] bool has_value() const { return state_.index() == 0; }
   [[nodiscard]] bool ok() const { return has_value(); }
@@ -192,12 +192,12 @@ inline Status OkStatus() { return {}; }
 #define CLOISTER_CONCAT(a, b) CLOISTER_CONCAT_INNER(a, b)
 
 // Evaluates `expr` (a Result<...>); on error returns that Error from the enclosing function.
-#define RETURN_IF_ERROR(expr)                                      \
-  do {                                                             \
-    auto&& cloister_status_ = (expr);                              \
-    if (!cloister_status_.has_value()) {                           \
-      return std::move(cloister_status_).error();                  \
-    }                                                              \
+#define RETURN_IF_ERROR(expr)                     \
+  do {                                            \
+    auto&& cloister_status_ = (expr);             \
+    if (!cloister_status_.has_value()) {          \
+      return std::move(cloister_status_).error(); \
+    }                                             \
   } while (false)
 
 // `ASSIGN_OR_RETURN(auto x, F());` declares/assigns x from a Result, or returns its Error.

@@ -16,9 +16,9 @@
 namespace cloister::crypto {
 
 enum class SignatureFormat {
-  kDer,               // ECDSA-Sig-Value SEQUENCE { r, s } (X.509, TLS)
-  kRawBigEndian,      // r || s, each the curve size, big-endian (COSE, JOSE, Nitro, DCAP)
-  kRawLittleEndian,   // r || s, each the field size padded as given, little-endian (SEV-SNP)
+  kDer,              // ECDSA-Sig-Value SEQUENCE { r, s } (X.509, TLS)
+  kRawBigEndian,     // r || s, each the curve size, big-endian (COSE, JOSE, Nitro, DCAP)
+  kRawLittleEndian,  // r || s, each the field size padded as given, little-endian (SEV-SNP)
 };
 
 // Signs `message` (hashed with `hash`; ignored for Ed25519, which signs the message itself).
@@ -35,8 +35,8 @@ Status VerifyDigest(const PublicKey& key, ByteSpan digest, ByteSpan signature,
 
 // RSASSA-PSS verification (MGF1 with the same hash; salt length as given, e.g. 48 for AMD's
 // SHA-384 certificates).
-Status VerifyRsaPss(const PublicKey& key, HashAlgorithm hash, ByteSpan message,
-                    ByteSpan signature, int salt_length);
+Status VerifyRsaPss(const PublicKey& key, HashAlgorithm hash, ByteSpan message, ByteSpan signature,
+                    int salt_length);
 // RSASSA-PKCS1-v1_5 verification.
 Status VerifyRsaPkcs1(const PublicKey& key, HashAlgorithm hash, ByteSpan message,
                       ByteSpan signature);
