@@ -1,0 +1,128 @@
+// Proves that two nodes whose keys trust each other exchange frames over TLS 1.3 on 127.0.0.1,
+// that a peer whose key is not trusted is refused in the handshake on both sides, and that an
+// oversized frame closes the connection.
+#include "cloister/node/channel.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+
+#include "cloister/crypto/random.h"
+
+namespace cloister::node {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+constexpr int64_t kNow = 1'800'000'000;
+
+TlsIdentity MakeIdentity(const std::string& name) {
+  crypto::PrivateKey key = *crypto::PrivateKey::Generate(crypto::KeyType::kP256);
+  crypto::Certificate certificate = *SelfSignedIdentity(key, name, kNow - 60, 86400);
+  return TlsIdentity{std::move(key), std::move(certificate)};
+}
+
+struct Endpoint {
+  std::shared_ptr<Channel> channel;
+  std::vector<Bytes> frames;
+  std::optional<Error> closed;
+  bool opened = false;
+};
+
+// Runs one connection between a server trusting `server_trusts` and a client trusting
+// `client_trusts`; the client sends `to_send` and the server echoes every frame back.
+struct Pair {
+  asio::io_context io;
+  Endpoint server, client;
+
+  void Run(const TlsIdentity& server_id, const TlsIdentity& client_id, PeerVerifier server_trusts,
+           PeerVerifier client_trusts, const std::vector<Bytes>& to_send,
+           ChannelOptions server_options = {}) {
+    auto server_context = *MakeTlsContext(TlsRole::kServer, server_id, server_trusts);
+    auto client_context = *MakeTlsContext(TlsRole::kClient, client_id, client_trusts);
+    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    acceptor.async_accept([&](const boost::system::error_code& error, tcp::socket socket) {
+      ASSERT_FALSE(error) << error.message();
+      server.channel = Channel::Create(std::move(socket), *server_context, server_options);
+      server.channel->Start(
+          TlsRole::kServer, [&] { server.opened = true; },
+          [&](Bytes payload) {
+            server.frames.push_back(payload);
+            server.channel->Send(payload);
+          },
+          [&](const Error& reason) { server.closed = reason; });
+    });
+    tcp::socket socket(io);
+    socket.connect(acceptor.local_endpoint());
+    client.channel = Channel::Create(std::move(socket), *client_context);
+    client.channel->Start(
+        TlsRole::kClient, [&] { client.opened = true; },
+        [&](Bytes payload) {
+          client.frames.push_back(std::move(payload));
+          if (client.frames.size() == to_send.size()) {
+            client.channel->Close(UnavailableError("done"));
+          }
+        },
+        [&](const Error& reason) { client.closed = reason; });
+    for (const Bytes& payload : to_send) client.channel->Send(payload);
+    io.run_for(std::chrono::seconds(20));
+  }
+};
+
+TEST(ChannelTest, TrustedPeersExchangeFramesInOrder) {
+  const TlsIdentity a = MakeIdentity("node-a"), b = MakeIdentity("node-b");
+  std::vector<Bytes> payloads;
+  for (size_t i = 0; i < 50; ++i) payloads.push_back(crypto::SecureRandomBytes(i * 997));
+  Pair pair;
+  pair.Run(a, b, TrustKeys({b.key.Public()}), TrustKeys({a.key.Public()}), payloads);
+  EXPECT_TRUE(pair.server.opened);
+  EXPECT_TRUE(pair.client.opened);
+  EXPECT_EQ(pair.server.frames, payloads);
+  EXPECT_EQ(pair.client.frames, payloads);
+  ASSERT_TRUE(pair.server.channel->peer().has_value());
+  EXPECT_EQ(*pair.server.channel->peer()->SubjectPublicKey(), b.key.Public());
+  EXPECT_EQ(*pair.client.channel->peer()->SubjectPublicKey(), a.key.Public());
+}
+
+TEST(ChannelTest, UntrustedClientKeyIsRefused) {
+  const TlsIdentity a = MakeIdentity("node-a"), b = MakeIdentity("node-b");
+  const TlsIdentity impostor = MakeIdentity("node-b");  // same name, another key
+  Pair pair;
+  pair.Run(a, impostor, TrustKeys({b.key.Public()}), TrustKeys({a.key.Public()}),
+           {ToBytes("secret")});
+  EXPECT_FALSE(pair.server.opened);
+  EXPECT_TRUE(pair.server.frames.empty());
+  ASSERT_TRUE(pair.server.closed.has_value());
+  EXPECT_NE(pair.server.closed->message.find("TLS handshake failed"), std::string::npos);
+  ASSERT_TRUE(pair.client.closed.has_value());
+}
+
+TEST(ChannelTest, UntrustedServerKeyIsRefusedByClient) {
+  const TlsIdentity a = MakeIdentity("node-a"), b = MakeIdentity("node-b");
+  const TlsIdentity impostor = MakeIdentity("node-a");
+  Pair pair;
+  pair.Run(impostor, b, TrustKeys({b.key.Public()}), TrustKeys({a.key.Public()}),
+           {ToBytes("secret")});
+  EXPECT_FALSE(pair.client.opened);
+  EXPECT_TRUE(pair.server.frames.empty());
+  ASSERT_TRUE(pair.client.closed.has_value());
+}
+
+TEST(ChannelTest, OversizedFrameClosesTheConnection) {
+  const TlsIdentity a = MakeIdentity("node-a"), b = MakeIdentity("node-b");
+  Pair pair;
+  pair.Run(a, b, TrustKeys({b.key.Public()}), TrustKeys({a.key.Public()}),
+           {Bytes(100), Bytes(5000)}, ChannelOptions{.max_frame_bytes = 1024});
+  EXPECT_EQ(pair.server.frames.size(), 1u);
+  ASSERT_TRUE(pair.server.closed.has_value());
+  EXPECT_NE(pair.server.closed->message.find("exceeds the limit"), std::string::npos);
+}
+
+TEST(TlsTest, ClientWithoutVerifierIsRefused) {
+  const TlsIdentity a = MakeIdentity("client");
+  EXPECT_FALSE(MakeTlsContext(TlsRole::kClient, a, nullptr).ok());
+}
+
+}  // namespace
+}  // namespace cloister::node
