@@ -72,10 +72,15 @@ Status LedgerReader::ReadSegment(size_t position, ReaderState& state, ReadReport
     return CorruptError(name, ": header says the segment starts at index ", header->first_index,
                         " but its name says ", named_index, " (renamed or copied segment)");
   }
-  if (header->first_index != state.next_index) {
+  // Reading on from a snapshot, the first segment may start before it: its entries up to the
+  // snapshot are checked against the snapshot's leaves, not applied.
+  const bool overlaps_start = options_.start && header->first_index < state.next_index &&
+                              header->first_index >= 1 && header->first_index <= state.tree.size();
+  if (header->first_index != state.next_index && !overlaps_start) {
     return CorruptError(name, ": starts at index ", header->first_index, ", expected ",
                         state.next_index, " (missing, duplicated or reordered segment)");
   }
+  uint64_t skip_index = header->first_index;
   if (state.ledger_id.empty()) state.ledger_id = header->ledger_id;
   if (header->ledger_id != state.ledger_id) {
     return CorruptError(name, ": belongs to ledger ", ToHex(header->ledger_id), ", not ",
@@ -96,6 +101,18 @@ Status LedgerReader::ReadSegment(size_t position, ReaderState& state, ReadReport
       return view.error().WithContext(Where(name, offset));
     }
     const std::string where = Where(name, offset);
+    if (skip_index < state.next_index) {
+      if (view->header.index != skip_index ||
+          !std::equal(view->leaf_hash.begin(), view->leaf_hash.end(),
+                      state.tree.LeafHashAt(skip_index - 1).begin())) {
+        return CorruptError(where, ": entry ", view->header.index,
+                            " differs from the snapshot's leaf ", skip_index);
+      }
+      ++skip_index;
+      ++entries;
+      offset += view->frame_size;
+      continue;
+    }
     RETURN_IF_ERROR(CheckEntry(*view, state, where));
     ReadEntry entry;
     entry.header = view->header;
@@ -121,6 +138,7 @@ Status LedgerReader::ReadSegment(size_t position, ReaderState& state, ReadReport
     state.tree.AppendLeafHash(view->leaf_hash);
     state.prev_leaf_hash = entry.leaf_hash;
     state.next_index = view->header.index + 1;
+    skip_index = state.next_index;
     state.last_term = view->header.term;
     if (view->header.secret_start != 0) state.last_secret_start = view->header.secret_start;
     if (options_.on_entry) RETURN_IF_ERROR(options_.on_entry(entry));
