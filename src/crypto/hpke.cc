@@ -439,6 +439,12 @@ Result<Bytes> ContextState::CurrentNonce() const {
   return nonce;
 }
 
+void ContextState::SkipTo(uint64_t sequence_number) {
+  ASSERT(sequence_number >= sequence_number_, "hpke: sequence number moved back from ",
+         sequence_number_, " to ", sequence_number);
+  sequence_number_ = sequence_number;
+}
+
 void ContextState::IncrementSequence() {
   ASSERT(sequence_number_ < std::numeric_limits<uint64_t>::max(), "hpke: sequence overflow");
   ++sequence_number_;

@@ -468,8 +468,8 @@ TEST(HpkeNegativeTest, SequenceOverflowFailsCleanly) {
   const KeyPair recipient = MustGenerate(kX25519Aes.kem);
   Stream stream = BaseStream(kX25519Aes, recipient);
   constexpr uint64_t kLast = std::numeric_limits<uint64_t>::max();
-  stream.sender.mutable_state_for_testing().SetSequenceNumberForTesting(kLast - 1);
-  stream.recipient.mutable_state_for_testing().SetSequenceNumberForTesting(kLast - 1);
+  stream.sender.SkipToSequenceNumberForTesting(kLast - 1);
+  stream.recipient.SkipToSequenceNumberForTesting(kLast - 1);
   Result<Bytes> ct = stream.sender.Seal({}, AsBytes("last"));
   ASSERT_TRUE(ct.ok());
   ASSERT_TRUE(stream.recipient.Open({}, *ct).ok());
@@ -480,6 +480,15 @@ TEST(HpkeNegativeTest, SequenceOverflowFailsCleanly) {
   Result<Bytes> opened = stream.recipient.Open({}, *ct);
   ASSERT_FALSE(opened.ok());
   EXPECT_EQ(opened.error().code, ErrorCode::kOutOfRange);
+}
+
+// The test hook cannot move a context's sequence number back (that would reuse a nonce).
+TEST(HpkeDeathTest, SequenceNumberNeverMovesBack) {
+  const KeyPair recipient = MustGenerate(kX25519Aes.kem);
+  Stream stream = BaseStream(kX25519Aes, recipient);
+  stream.sender.SkipToSequenceNumberForTesting(5);
+  EXPECT_EQ(stream.sender.state().sequence_number(), 5U);
+  EXPECT_DEATH(stream.sender.SkipToSequenceNumberForTesting(4), "moved back");
 }
 
 // Exports longer than 255 * Nh are refused; shorter ones are prefixes of nothing in particular

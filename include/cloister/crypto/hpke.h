@@ -124,7 +124,8 @@ struct RecipientParams {
   const PublicKey* sender_public_key = nullptr;
 };
 
-// The key schedule's output shared by both context kinds; not used directly.
+// The key schedule's output shared by both context kinds, readable for tests and diagnostics.
+// Only the owning context moves the sequence number, and only forwards.
 class ContextState {
  public:
   ContextState(Suite suite, Bytes key, Bytes base_nonce, Bytes exporter_secret);
@@ -143,12 +144,16 @@ class ContextState {
   // The nonce for the current sequence number, or kOutOfRange when the stream is exhausted, or
   // kUnsupported for the export-only AEAD.
   [[nodiscard]] Result<Bytes> CurrentNonce() const;
-  void IncrementSequence();
-  void SetSequenceNumberForTesting(uint64_t sequence_number) { sequence_number_ = sequence_number; }
   // RFC 9180 §5.3: LabeledExpand(exporter_secret, "sec", exporter_context, length).
   [[nodiscard]] Result<Bytes> Export(ByteSpan exporter_context, size_t length) const;
 
  private:
+  friend class SenderContext;
+  friend class RecipientContext;
+  void IncrementSequence();
+  // Moves forward only (ASSERTed), so that no nonce can be used twice.
+  void SkipTo(uint64_t sequence_number);
+
   Suite suite_;
   Bytes key_;
   Bytes base_nonce_;
@@ -171,7 +176,9 @@ class SenderContext {
     return state_.Export(exporter_context, length);
   }
   [[nodiscard]] const ContextState& state() const { return state_; }
-  ContextState& mutable_state_for_testing() { return state_; }
+  // Tests only: jumps forward to `sequence_number` (>= the current one, else the process stops),
+  // to reach the end of the sequence space without sealing 2^64 messages.
+  void SkipToSequenceNumberForTesting(uint64_t sequence_number) { state_.SkipTo(sequence_number); }
 
  private:
   Bytes enc_;
@@ -190,7 +197,9 @@ class RecipientContext {
     return state_.Export(exporter_context, length);
   }
   [[nodiscard]] const ContextState& state() const { return state_; }
-  ContextState& mutable_state_for_testing() { return state_; }
+  // Tests only: jumps forward to `sequence_number` (>= the current one, else the process stops),
+  // to reach the end of the sequence space without sealing 2^64 messages.
+  void SkipToSequenceNumberForTesting(uint64_t sequence_number) { state_.SkipTo(sequence_number); }
 
  private:
   ContextState state_;
