@@ -80,9 +80,19 @@ Bytes HpkeSuiteId(const Suite& suite) {
 }
 
 // LabeledExtract(salt, label, ikm) = Extract(salt, "HPKE-v1" || suite_id || label || ikm).
+// Overwrites secrets before their memory is released. The volatile access keeps the compiler
+// from removing stores to memory that is about to be freed.
+void Wipe(Bytes* bytes) {
+  volatile uint8_t* data = bytes->data();
+  for (size_t i = 0; i < bytes->size(); ++i) data[i] = 0;
+}
+
+// The ikm is often secret (a DH output, a psk), so its labeled copy is wiped after use.
 Bytes LabeledExtract(ByteSpan suite_id, ByteSpan salt, std::string_view label, ByteSpan ikm) {
-  const Bytes labeled_ikm = Concat(AsBytes(kVersionLabel), suite_id, AsBytes(label), ikm);
-  return HkdfExtract(HashAlgorithm::kSha256, salt, labeled_ikm);
+  Bytes labeled_ikm = Concat(AsBytes(kVersionLabel), suite_id, AsBytes(label), ikm);
+  Bytes prk = HkdfExtract(HashAlgorithm::kSha256, salt, labeled_ikm);
+  Wipe(&labeled_ikm);
+  return prk;
 }
 
 // LabeledExpand(prk, label, info, L) =
@@ -98,14 +108,16 @@ Result<Bytes> LabeledExpand(ByteSpan suite_id, ByteSpan prk, std::string_view la
   return HkdfExpand(HashAlgorithm::kSha256, prk, labeled_info, length);
 }
 
-// Overwrites secrets before their memory is released. The volatile access keeps the compiler
-// from removing stores to memory that is about to be freed.
-void Wipe(Bytes* bytes) {
-  volatile uint8_t* data = bytes->data();
-  for (size_t i = 0; i < bytes->size(); ++i) data[i] = 0;
+// Kem values other than the two enumerators can only come from a cast; refuse them rather than
+// treat them as X25519.
+Status CheckKem(Kem kem) {
+  if (kem == Kem::kP256HkdfSha256 || kem == Kem::kX25519HkdfSha256) return OkStatus();
+  return UnsupportedError("hpke: KEM 0x", ToHex(EncodeBigEndian(static_cast<uint16_t>(kem), 2)),
+                          " is not supported");
 }
 
 Status CheckKeyType(Kem kem, KeyType type, std::string_view what) {
+  RETURN_IF_ERROR(CheckKem(kem));
   if (type != KemKeyType(kem)) {
     return InvalidArgumentError("hpke: ", what, " is a ", KeyTypeName(type), " key, but ",
                                 KemName(kem), " needs ", KeyTypeName(KemKeyType(kem)));
@@ -136,6 +148,9 @@ Result<Bytes> ExtractAndExpand(Kem kem, ByteSpan dh, ByteSpan kem_context) {
 
 // VerifyPSKInputs of RFC 9180 §5.1 plus the mode/sender-key pairing.
 Status VerifyModeInputs(Mode mode, ByteSpan psk, ByteSpan psk_id, bool has_sender_key) {
+  if (static_cast<uint8_t>(mode) > static_cast<uint8_t>(Mode::kAuthPsk)) {
+    return InvalidArgumentError("hpke: mode ", static_cast<int>(mode), " does not exist (0 to 3)");
+  }
   const bool got_psk = !psk.empty();
   const bool got_psk_id = !psk_id.empty();
   if (got_psk != got_psk_id) {
@@ -253,12 +268,14 @@ size_t AeadKeySize(Aead aead) {
 size_t AeadNonceSize(Aead aead) { return aead == Aead::kExportOnly ? 0 : 12; }
 
 Result<KeyPair> GenerateKeyPair(Kem kem) {
+  RETURN_IF_ERROR(CheckKem(kem));
   ASSIGN_OR_RETURN(PrivateKey private_key, PrivateKey::Generate(KemKeyType(kem)));
   PublicKey public_key = private_key.Public();
   return KeyPair{std::move(private_key), std::move(public_key)};
 }
 
 Result<KeyPair> DeriveKeyPair(Kem kem, ByteSpan ikm) {
+  RETURN_IF_ERROR(CheckKem(kem));
   const size_t secret_size = KemPrivateKeySize(kem);
   if (ikm.size() < secret_size) {
     return InvalidArgumentError("hpke: DeriveKeyPair ikm is ", ikm.size(), " bytes, at least ",
@@ -295,6 +312,7 @@ Result<Bytes> SerializePublicKey(Kem kem, const PublicKey& key) {
 }
 
 Result<PublicKey> DeserializePublicKey(Kem kem, ByteSpan encoded) {
+  RETURN_IF_ERROR(CheckKem(kem));
   const size_t expected = KemEncSize(kem);
   if (encoded.size() != expected) {
     return InvalidArgumentError("hpke: ", KemName(kem), " public key is ", encoded.size(),
@@ -320,6 +338,7 @@ Result<Bytes> SerializePrivateKey(Kem kem, const PrivateKey& key) {
 }
 
 Result<PrivateKey> DeserializePrivateKey(Kem kem, ByteSpan encoded) {
+  RETURN_IF_ERROR(CheckKem(kem));
   const size_t expected = KemPrivateKeySize(kem);
   if (encoded.size() != expected) {
     return InvalidArgumentError("hpke: ", KemName(kem), " private key is ", encoded.size(),
@@ -351,8 +370,10 @@ Result<Encapsulation> Encap(Kem kem, const PublicKey& recipient_key, const Priva
   Bytes kem_context = Concat(enc, recipient_encoded);
   if (sender_key != nullptr) {
     ASSIGN_OR_RETURN(Bytes dh_static, Dh(*sender_key, recipient_key, "recipient key"));
-    dh = Concat(dh, dh_static);
+    Bytes both = Concat(dh, dh_static);
+    Wipe(&dh);
     Wipe(&dh_static);
+    dh = std::move(both);
     ASSIGN_OR_RETURN(const Bytes sender_encoded, SerializePublicKey(kem, sender_key->Public()));
     kem_context = Concat(kem_context, sender_encoded);
   }
@@ -372,8 +393,10 @@ Result<Bytes> Decap(Kem kem, ByteSpan enc, const PrivateKey& recipient_key,
   Bytes kem_context = Concat(enc, recipient_encoded);
   if (sender_key != nullptr) {
     ASSIGN_OR_RETURN(Bytes dh_static, Dh(recipient_key, *sender_key, "sender key"));
-    dh = Concat(dh, dh_static);
+    Bytes both = Concat(dh, dh_static);
+    Wipe(&dh);
     Wipe(&dh_static);
+    dh = std::move(both);
     ASSIGN_OR_RETURN(const Bytes sender_encoded, SerializePublicKey(kem, *sender_key));
     kem_context = Concat(kem_context, sender_encoded);
   }

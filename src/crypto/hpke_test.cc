@@ -442,6 +442,7 @@ TEST(HpkeNegativeTest, ModeInputsAreChecked) {
       {.mode = Mode::kBase, .sender_key = &sender.private_key},
       {.mode = Mode::kAuthPsk, .psk = kPsk, .psk_id = kPskId},
       {.mode = Mode::kPsk, .psk = ByteSpan(kPsk).first(31), .psk_id = kPskId},
+      {.mode = static_cast<Mode>(4)},
   };
   for (size_t i = 0; i < bad.size(); ++i) {
     Result<SenderContext> s = SetupSender(kX25519Aes, recipient.public_key, bad[i]);
@@ -573,6 +574,11 @@ TEST(HpkeSuiteIdsTest, UnsupportedIdentifiersAreRefused) {
   EXPECT_EQ(SuiteFromIds(0x0010, 0x0002, 0x0001).error().code, ErrorCode::kUnsupported);
   EXPECT_EQ(SuiteFromIds(0x0010, 0x0001, 0x0004).error().code, ErrorCode::kUnsupported);
   EXPECT_EQ(SuiteFromIds(0x0010, 0x0001, 0x0000).error().code, ErrorCode::kUnsupported);
+  // A Kem made by a cast is refused, not treated as one of ours.
+  const auto bogus = static_cast<Kem>(0x0011);
+  EXPECT_EQ(GenerateKeyPair(bogus).error().code, ErrorCode::kUnsupported);
+  EXPECT_EQ(DeriveKeyPair(bogus, Bytes(32, 1)).error().code, ErrorCode::kUnsupported);
+  EXPECT_EQ(DeserializePublicKey(bogus, Bytes(32, 9)).error().code, ErrorCode::kUnsupported);
 }
 
 }  // namespace
