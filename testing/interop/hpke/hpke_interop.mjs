@@ -1,7 +1,8 @@
 // HPKE interop between Cloister's C++ implementation (through hpke_interop_tool) and @hpke/core
-// from npm, in both directions, for DHKEM(X25519) and DHKEM(P-256) with AES-128-GCM and
-// ChaCha20Poly1305, in modes base, psk and auth, each a stream of several messages through one
-// context plus an exported secret. Tampered ciphertexts must be refused by the other side.
+// from npm, in both directions, for DHKEM(X25519) and DHKEM(P-256) with AES-128-GCM,
+// AES-256-GCM, ChaCha20Poly1305 and export-only, in modes base, psk, auth and auth_psk: each a
+// stream of several messages through one context plus an exported secret (the export alone for
+// export-only). Tampered and reordered ciphertexts must be refused by the other side.
 //
 //   node hpke_interop.mjs PATH/TO/hpke_interop_tool
 //
@@ -56,9 +57,14 @@ const KEMS = {
 };
 const AEADS = {
   1: { name: "AES-128-GCM", make: () => new hpke.Aes128Gcm() },
+  2: { name: "AES-256-GCM", make: () => new hpke.Aes256Gcm() },
   3: { name: "ChaCha20Poly1305", make: () => new hpke.Chacha20Poly1305() },
+  65535: { name: "export-only", make: () => new hpke.ExportOnly() },
 };
-const MODES = { 0: "base", 1: "psk", 2: "auth" };
+const MODES = { 0: "base", 1: "psk", 2: "auth", 3: "auth_psk" };
+const usesPsk = (mode) => mode === 1 || mode === 3;
+const usesAuth = (mode) => mode === 2 || mode === 3;
+const kExportOnly = 65535;
 const kPsk = { id: text("cloister interop psk id"), key: fromHex("5a".repeat(32)) };
 const kInfo = text("cloister hpke interop");
 const kExportContext = text("cloister export");
@@ -68,6 +74,9 @@ const kMessages = [
   { aad: new Uint8Array(0), pt: new Uint8Array(0) },
   { aad: text("event-2"), pt: new Uint8Array(300).map((_, i) => i & 0xff) },
 ];
+
+// The export-only AEAD seals nothing: its streams carry only the exported secret.
+const messagesFor = (aeadId) => (aeadId === kExportOnly ? [] : kMessages);
 
 function makeSuite(kemId, aeadId) {
   return new hpke.CipherSuite({
@@ -86,7 +95,7 @@ function commonRequest(kemId, aeadId, mode) {
     export_context: toHex(kExportContext),
     export_length: kExportLength,
   };
-  if (mode === 1) Object.assign(request, { psk: toHex(kPsk.key), psk_id: toHex(kPsk.id) });
+  if (usesPsk(mode)) Object.assign(request, { psk: toHex(kPsk.key), psk_id: toHex(kPsk.id) });
   return request;
 }
 
@@ -105,15 +114,16 @@ async function nodeSealsCppOpens(kemId, aeadId, mode) {
     recipientPublicKey: await suite.kem.deserializePublicKey(fromHex(keygen.out.public_key)),
     info: kInfo,
   };
-  if (mode === 1) params.psk = kPsk;
+  if (usesPsk(mode)) params.psk = kPsk;
   let senderPublicKey = null;
-  if (mode === 2) {
+  if (usesAuth(mode)) {
     params.senderKey = await suite.kem.generateKeyPair();
     senderPublicKey = toHex(await suite.kem.serializePublicKey(params.senderKey.publicKey));
   }
   const sender = await suite.createSenderContext(params);
+  const plain = messagesFor(aeadId);
   const messages = [];
-  for (const m of kMessages) {
+  for (const m of plain) {
     messages.push({ aad: toHex(m.aad), ct: toHex(await sender.seal(m.pt, m.aad)) });
   }
   const exported = toHex(await sender.export(kExportContext, kExportLength));
@@ -126,9 +136,11 @@ async function nodeSealsCppOpens(kemId, aeadId, mode) {
   if (senderPublicKey) request.sender_public_key = senderPublicKey;
   const opened = runTool(["open"], request);
   check(opened.status === 0, `C++ could not open what @hpke/core sealed: ${opened.err}`);
-  kMessages.forEach((m, i) =>
+  check(opened.out.plaintexts.length === plain.length, "C++ returned another message count");
+  plain.forEach((m, i) =>
     check(opened.out.plaintexts[i] === toHex(m.pt), `message ${i}: C++ recovered other bytes`));
   check(opened.out.exported === exported, "exported secrets differ");
+  if (aeadId === kExportOnly) return;
 
   // Tampering with the last message (a byte of its tag) must make C++ refuse it.
   const tampered = structuredClone(request);
@@ -148,10 +160,10 @@ async function cppSealsNodeOpens(kemId, aeadId, mode) {
   const request = {
     ...commonRequest(kemId, aeadId, mode),
     recipient_public_key: toHex(await suite.kem.serializePublicKey(recipient.publicKey)),
-    messages: kMessages.map((m) => ({ aad: toHex(m.aad), pt: toHex(m.pt) })),
+    messages: messagesFor(aeadId).map((m) => ({ aad: toHex(m.aad), pt: toHex(m.pt) })),
   };
   let senderPublicKey;
-  if (mode === 2) {
+  if (usesAuth(mode)) {
     const keygen = runTool(["keygen", String(kemId)]);
     check(keygen.status === 0, `keygen failed: ${keygen.err}`);
     request.sender_private_key = keygen.out.private_key;
@@ -161,17 +173,19 @@ async function cppSealsNodeOpens(kemId, aeadId, mode) {
   check(sealed.status === 0, `C++ seal failed: ${sealed.err}`);
   const recipientParams = () => {
     const params = { recipientKey: recipient, enc: fromHex(sealed.out.enc), info: kInfo };
-    if (mode === 1) params.psk = kPsk;
-    if (mode === 2) params.senderPublicKey = senderPublicKey;
+    if (usesPsk(mode)) params.psk = kPsk;
+    if (usesAuth(mode)) params.senderPublicKey = senderPublicKey;
     return params;
   };
   const context = await suite.createRecipientContext(recipientParams());
-  for (const [i, m] of kMessages.entries()) {
+  check(sealed.out.ciphertexts.length === request.messages.length, "C++ sealed another count");
+  for (const [i, m] of messagesFor(aeadId).entries()) {
     const pt = await context.open(fromHex(sealed.out.ciphertexts[i]), m.aad);
     check(toHex(pt) === toHex(m.pt), `message ${i}: @hpke/core recovered other bytes`);
   }
   const exported = toHex(await context.export(kExportContext, kExportLength));
   check(exported === sealed.out.exported, "exported secrets differ");
+  if (aeadId === kExportOnly) return;
 
   // A tampered first message must be refused by @hpke/core.
   const fresh = await suite.createRecipientContext(recipientParams());
@@ -187,8 +201,8 @@ async function cppSealsNodeOpens(kemId, aeadId, mode) {
 let failures = 0;
 let passed = 0;
 for (const kemId of [32, 16]) {
-  for (const aeadId of [1, 3]) {
-    for (const mode of [0, 1, 2]) {
+  for (const aeadId of [1, 2, 3, kExportOnly]) {
+    for (const mode of [0, 1, 2, 3]) {
       for (const [direction, run] of [
         ["@hpke/core -> C++", nodeSealsCppOpens],
         ["C++ -> @hpke/core", cppSealsNodeOpens],
