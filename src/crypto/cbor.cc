@@ -292,9 +292,14 @@ Value Value::Text(std::string text) {
 }
 
 Result<Value> Value::TextChecked(std::string text) {
-  if (!IsValidUtf8(::cloister::AsBytes(text))) return InvalidArgumentError("cbor: text is not valid UTF-8");
+  if (!IsValidUtf8(::cloister::AsBytes(text)))
+    return InvalidArgumentError("cbor: text is not valid UTF-8");
   return Text(std::move(text));
 }
+
+Value Value::Array() { return Array(std::vector<Value>{}); }
+
+Value Value::Map() { return Map(std::vector<MapEntry>{}); }
 
 Value Value::Array(std::vector<Value> items) {
   Value v;

@@ -76,8 +76,10 @@ class Value {
   // `text` must be valid UTF-8 (checked with ASSERT: build text from outside with TextChecked).
   static Value Text(std::string text);
   static Result<Value> TextChecked(std::string text);
-  static Value Array(std::vector<Value> items = {});
-  static Value Map(std::vector<MapEntry> entries = {});
+  static Value Array();
+  static Value Array(std::vector<Value> items);
+  static Value Map();
+  static Value Map(std::vector<MapEntry> entries);
   static Value Tag(uint64_t tag, Value content);
   static Value Bool(bool value);
   static Value Null();
