@@ -136,6 +136,23 @@ Result<Bytes> Dh(const PrivateKey& own, const PublicKey& peer, std::string_view 
   return secret;
 }
 
+// The auth modes' second half: dh becomes DH(ephemeral or recipient) || DH(static), and the KEM
+// context gains the sender's public key. Secrets are wiped on every path.
+Status AppendStatic(Bytes* dh, Result<Bytes>* dh_static, Bytes* kem_context,
+                    const Result<Bytes>& sender_encoded) {
+  if (!dh_static->ok() || !sender_encoded.ok()) {
+    Wipe(dh);
+    if (dh_static->ok()) Wipe(&dh_static->value());
+    return dh_static->ok() ? sender_encoded.error() : dh_static->error();
+  }
+  Bytes both = Concat(*dh, dh_static->value());
+  Wipe(dh);
+  Wipe(&dh_static->value());
+  *dh = std::move(both);
+  kem_context->insert(kem_context->end(), sender_encoded->begin(), sender_encoded->end());
+  return OkStatus();
+}
+
 // ExtractAndExpand(dh, kem_context) of RFC 9180 §4.1.
 Result<Bytes> ExtractAndExpand(Kem kem, ByteSpan dh, ByteSpan kem_context) {
   const Bytes suite_id = KemSuiteId(kem);
@@ -353,29 +370,24 @@ Result<PrivateKey> DeserializePrivateKey(Kem kem, ByteSpan encoded) {
 }
 
 Result<Encapsulation> Encap(Kem kem, const PublicKey& recipient_key, const PrivateKey* sender_key,
-                            const PrivateKey* ephemeral_key_for_testing) {
+                            const KeyPair* ephemeral_key_for_testing) {
   RETURN_IF_ERROR(CheckKeyType(kem, recipient_key.type(), "recipient key"));
   if (sender_key != nullptr) RETURN_IF_ERROR(CheckKeyType(kem, sender_key->type(), "sender key"));
-  const PrivateKey* ephemeral_key = ephemeral_key_for_testing;
-  std::optional<PrivateKey> fresh;
-  if (ephemeral_key == nullptr) {
-    ASSIGN_OR_RETURN(KeyPair pair, GenerateKeyPair(kem));
-    fresh.emplace(std::move(pair.private_key));
-    ephemeral_key = &*fresh;
+  std::optional<KeyPair> fresh;
+  const KeyPair* ephemeral = ephemeral_key_for_testing;
+  if (ephemeral == nullptr) {
+    ASSIGN_OR_RETURN(fresh, GenerateKeyPair(kem));
+    ephemeral = &*fresh;
   }
-  RETURN_IF_ERROR(CheckKeyType(kem, ephemeral_key->type(), "ephemeral key"));
-  ASSIGN_OR_RETURN(Bytes dh, Dh(*ephemeral_key, recipient_key, "recipient key"));
-  ASSIGN_OR_RETURN(Bytes enc, SerializePublicKey(kem, ephemeral_key->Public()));
+  RETURN_IF_ERROR(CheckKeyType(kem, ephemeral->private_key.type(), "ephemeral key"));
+  ASSIGN_OR_RETURN(Bytes enc, SerializePublicKey(kem, ephemeral->public_key));
   ASSIGN_OR_RETURN(const Bytes recipient_encoded, SerializePublicKey(kem, recipient_key));
   Bytes kem_context = Concat(enc, recipient_encoded);
+  ASSIGN_OR_RETURN(Bytes dh, Dh(ephemeral->private_key, recipient_key, "recipient key"));
   if (sender_key != nullptr) {
-    ASSIGN_OR_RETURN(Bytes dh_static, Dh(*sender_key, recipient_key, "recipient key"));
-    Bytes both = Concat(dh, dh_static);
-    Wipe(&dh);
-    Wipe(&dh_static);
-    dh = std::move(both);
-    ASSIGN_OR_RETURN(const Bytes sender_encoded, SerializePublicKey(kem, sender_key->Public()));
-    kem_context = Concat(kem_context, sender_encoded);
+    Result<Bytes> dh_static = Dh(*sender_key, recipient_key, "recipient key");
+    Result<Bytes> sender_encoded = SerializePublicKey(kem, sender_key->Public());
+    RETURN_IF_ERROR(AppendStatic(&dh, &dh_static, &kem_context, sender_encoded));
   }
   Result<Bytes> shared_secret = ExtractAndExpand(kem, dh, kem_context);
   Wipe(&dh);
@@ -383,22 +395,18 @@ Result<Encapsulation> Encap(Kem kem, const PublicKey& recipient_key, const Priva
   return Encapsulation{std::move(shared_secret).value(), std::move(enc)};
 }
 
-Result<Bytes> Decap(Kem kem, ByteSpan enc, const PrivateKey& recipient_key,
-                    const PublicKey* sender_key) {
-  RETURN_IF_ERROR(CheckKeyType(kem, recipient_key.type(), "recipient key"));
+Result<Bytes> Decap(Kem kem, ByteSpan enc, const KeyPair& recipient, const PublicKey* sender_key) {
+  RETURN_IF_ERROR(CheckKeyType(kem, recipient.private_key.type(), "recipient key"));
+  RETURN_IF_ERROR(CheckKeyType(kem, recipient.public_key.type(), "recipient public key"));
   if (sender_key != nullptr) RETURN_IF_ERROR(CheckKeyType(kem, sender_key->type(), "sender key"));
   ASSIGN_OR_RETURN(const PublicKey ephemeral, DeserializePublicKey(kem, enc));
-  ASSIGN_OR_RETURN(Bytes dh, Dh(recipient_key, ephemeral, "encapsulated key"));
-  ASSIGN_OR_RETURN(const Bytes recipient_encoded, SerializePublicKey(kem, recipient_key.Public()));
+  ASSIGN_OR_RETURN(const Bytes recipient_encoded, SerializePublicKey(kem, recipient.public_key));
   Bytes kem_context = Concat(enc, recipient_encoded);
+  ASSIGN_OR_RETURN(Bytes dh, Dh(recipient.private_key, ephemeral, "encapsulated key"));
   if (sender_key != nullptr) {
-    ASSIGN_OR_RETURN(Bytes dh_static, Dh(recipient_key, *sender_key, "sender key"));
-    Bytes both = Concat(dh, dh_static);
-    Wipe(&dh);
-    Wipe(&dh_static);
-    dh = std::move(both);
-    ASSIGN_OR_RETURN(const Bytes sender_encoded, SerializePublicKey(kem, *sender_key));
-    kem_context = Concat(kem_context, sender_encoded);
+    Result<Bytes> dh_static = Dh(recipient.private_key, *sender_key, "sender key");
+    Result<Bytes> sender_encoded = SerializePublicKey(kem, *sender_key);
+    RETURN_IF_ERROR(AppendStatic(&dh, &dh_static, &kem_context, sender_encoded));
   }
   Result<Bytes> shared_secret = ExtractAndExpand(kem, dh, kem_context);
   Wipe(&dh);
@@ -520,11 +528,15 @@ Result<SenderContext> SetupSender(const Suite& suite, const PublicKey& recipient
 Result<RecipientContext> SetupRecipient(const Suite& suite, ByteSpan enc,
                                         const PrivateKey& recipient_key,
                                         const RecipientParams& params) {
+  return SetupRecipient(suite, enc, KeyPair{recipient_key, recipient_key.Public()}, params);
+}
+
+Result<RecipientContext> SetupRecipient(const Suite& suite, ByteSpan enc, const KeyPair& recipient,
+                                        const RecipientParams& params) {
   RETURN_IF_ERROR(CheckSuite(suite));
   RETURN_IF_ERROR(VerifyModeInputs(params.mode, params.psk, params.psk_id,
                                    params.sender_public_key != nullptr));
-  ASSIGN_OR_RETURN(Bytes shared_secret,
-                   Decap(suite.kem, enc, recipient_key, params.sender_public_key));
+  ASSIGN_OR_RETURN(Bytes shared_secret, Decap(suite.kem, enc, recipient, params.sender_public_key));
   Result<ContextState> state =
       KeySchedule(suite, params.mode, shared_secret, params.info, params.psk, params.psk_id);
   Wipe(&shared_secret);
@@ -591,6 +603,12 @@ Result<Sealed> Seal(const Suite& suite, const PublicKey& recipient_key, const Se
 Result<Bytes> Open(const Suite& suite, ByteSpan enc, const PrivateKey& recipient_key,
                    const RecipientParams& params, ByteSpan aad, ByteSpan ciphertext) {
   ASSIGN_OR_RETURN(RecipientContext context, SetupRecipient(suite, enc, recipient_key, params));
+  return context.Open(aad, ciphertext);
+}
+
+Result<Bytes> Open(const Suite& suite, ByteSpan enc, const KeyPair& recipient,
+                   const RecipientParams& params, ByteSpan aad, ByteSpan ciphertext) {
+  ASSIGN_OR_RETURN(RecipientContext context, SetupRecipient(suite, enc, recipient, params));
   return context.Open(aad, ciphertext);
 }
 

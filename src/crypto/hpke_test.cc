@@ -104,12 +104,11 @@ TEST_P(HpkeVectorTest, MatchesRfc9180) {
 
   const PrivateKey* sender_key = sender ? &sender->private_key : nullptr;
   const PublicKey* sender_public = sender ? &sender->public_key : nullptr;
-  Result<Encapsulation> encap =
-      Encap(suite_.kem, recipient.public_key, sender_key, &ephemeral.private_key);
+  Result<Encapsulation> encap = Encap(suite_.kem, recipient.public_key, sender_key, &ephemeral);
   ASSERT_TRUE(encap.ok()) << encap.error().ToString();
   EXPECT_EQ(ToHex(encap->enc), v_["enc"].get<std::string>());
   EXPECT_EQ(ToHex(encap->shared_secret), v_["shared_secret"].get<std::string>());
-  Result<Bytes> decap = Decap(suite_.kem, encap->enc, recipient.private_key, sender_public);
+  Result<Bytes> decap = Decap(suite_.kem, encap->enc, recipient, sender_public);
   ASSERT_TRUE(decap.ok()) << decap.error().ToString();
   EXPECT_EQ(ToHex(*decap), v_["shared_secret"].get<std::string>());
 
@@ -119,7 +118,7 @@ TEST_P(HpkeVectorTest, MatchesRfc9180) {
                                          .psk = psk_,
                                          .psk_id = psk_id_,
                                          .sender_key = sender_key,
-                                         .ephemeral_key_for_testing = &ephemeral.private_key});
+                                         .ephemeral_key_for_testing = &ephemeral});
   ASSERT_TRUE(s.ok()) << s.error().ToString();
   Result<RecipientContext> r = SetupRecipient(suite_, s->enc(), recipient.private_key,
                                               {.mode = mode_,
@@ -244,8 +243,8 @@ TEST_P(HpkeSuiteTest, EveryModeRoundTripsWithFreshKeys) {
     if (GetParam().aead == Aead::kExportOnly) continue;
     Result<Sealed> sealed = Seal(GetParam(), recipient.public_key, sp, kInfo, AsBytes("event"));
     ASSERT_TRUE(sealed.ok()) << sealed.error().ToString();
-    Result<Bytes> opened =
-        Open(GetParam(), sealed->enc, recipient.private_key, rp, kInfo, sealed->ciphertext);
+    // The KeyPair overload here; the vector tests use the private-key-only path.
+    Result<Bytes> opened = Open(GetParam(), sealed->enc, recipient, rp, kInfo, sealed->ciphertext);
     ASSERT_TRUE(opened.ok()) << opened.error().ToString();
     EXPECT_EQ(AsString(*opened), "event");
   }
@@ -388,6 +387,19 @@ TEST(HpkeNegativeTest, WrongSenderKeyInAuthModeFails) {
     ASSERT_TRUE(right.ok());
     EXPECT_TRUE(right->Open({}, *ct).ok());
   }
+}
+
+// A recipient KeyPair whose halves do not match derives another KEM context and cannot open.
+TEST(HpkeNegativeTest, MismatchedRecipientKeyPairFails) {
+  const KeyPair recipient = MustGenerate(kX25519Aes.kem);
+  const KeyPair other = MustGenerate(kX25519Aes.kem);
+  Result<Sealed> sealed = Seal(kX25519Aes, recipient.public_key, {}, {}, AsBytes("x"));
+  ASSERT_TRUE(sealed.ok());
+  const KeyPair mismatched{recipient.private_key, other.public_key};
+  Result<Bytes> opened = Open(kX25519Aes, sealed->enc, mismatched, {}, {}, sealed->ciphertext);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.error().code, ErrorCode::kVerification);
+  EXPECT_TRUE(Open(kX25519Aes, sealed->enc, recipient, {}, {}, sealed->ciphertext).ok());
 }
 
 // An enc of the wrong length, or a P-256 enc that is not a point on the curve, is refused.

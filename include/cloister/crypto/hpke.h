@@ -86,17 +86,17 @@ Result<Bytes> SerializePrivateKey(Kem kem, const PrivateKey& key);
 Result<PrivateKey> DeserializePrivateKey(Kem kem, ByteSpan encoded);
 
 // The KEM of RFC 9180 §4.1. Encap (sender_key null) or AuthEncap (sender_key set) to
-// `recipient_key`, with a fresh ephemeral key unless `ephemeral_key_for_testing` is set (see
-// SenderParams). Decap (sender_key null) or AuthDecap of `enc`, which must be exactly Nenc bytes
-// encoding a valid public key. A low-order X25519 key fails with kInvalidArgument.
+// `recipient_key`, with a fresh ephemeral key pair unless `ephemeral_key_for_testing` is set
+// (see SenderParams). Decap (sender_key null) or AuthDecap of `enc`, which must be exactly Nenc
+// bytes encoding a valid public key; `recipient` must be a matching key pair (the public half
+// enters the KEM context). A low-order X25519 key fails with kInvalidArgument.
 struct Encapsulation {
   Bytes shared_secret;  // Nsecret (32) bytes
   Bytes enc;            // Nenc bytes
 };
 Result<Encapsulation> Encap(Kem kem, const PublicKey& recipient_key, const PrivateKey* sender_key,
-                            const PrivateKey* ephemeral_key_for_testing);
-Result<Bytes> Decap(Kem kem, ByteSpan enc, const PrivateKey& recipient_key,
-                    const PublicKey* sender_key);
+                            const KeyPair* ephemeral_key_for_testing);
+Result<Bytes> Decap(Kem kem, ByteSpan enc, const KeyPair& recipient, const PublicKey* sender_key);
 
 // What the sender brings to a setup besides the recipient's key. The spans and pointers must
 // stay valid during the call only.
@@ -109,9 +109,9 @@ struct SenderParams {
   ByteSpan psk_id;
   // The sender's static key, required in modes auth and auth_psk and forbidden otherwise.
   const PrivateKey* sender_key = nullptr;
-  // Known-answer tests only: the ephemeral key to use instead of a fresh one. Production code
-  // leaves it null; reusing an ephemeral key across setups breaks confidentiality.
-  const PrivateKey* ephemeral_key_for_testing = nullptr;
+  // Known-answer tests only: the ephemeral key pair to use instead of a fresh one. Production
+  // code leaves it null; reusing an ephemeral key across setups breaks confidentiality.
+  const KeyPair* ephemeral_key_for_testing = nullptr;
 };
 
 // What the recipient brings besides `enc` and its private key; mirrors SenderParams.
@@ -211,8 +211,13 @@ class RecipientContext {
 Result<SenderContext> SetupSender(const Suite& suite, const PublicKey& recipient_key,
                                   const SenderParams& params);
 // Decapsulation of `enc` (exactly Nenc bytes, a valid point) and key schedule for any mode.
+// The KEM needs the recipient's public key: given only the private key, it is derived on every
+// call (with OpenSSL 3.0 that is most of a setup's cost), so a long-lived recipient such as the
+// service passes its KeyPair, whose halves must match.
 Result<RecipientContext> SetupRecipient(const Suite& suite, ByteSpan enc,
                                         const PrivateKey& recipient_key,
+                                        const RecipientParams& params);
+Result<RecipientContext> SetupRecipient(const Suite& suite, ByteSpan enc, const KeyPair& recipient,
                                         const RecipientParams& params);
 
 // The RFC's named setups, each a thin wrapper of SetupSender/SetupRecipient.
@@ -241,6 +246,8 @@ struct Sealed {
 Result<Sealed> Seal(const Suite& suite, const PublicKey& recipient_key, const SenderParams& params,
                     ByteSpan aad, ByteSpan plaintext);
 Result<Bytes> Open(const Suite& suite, ByteSpan enc, const PrivateKey& recipient_key,
+                   const RecipientParams& params, ByteSpan aad, ByteSpan ciphertext);
+Result<Bytes> Open(const Suite& suite, ByteSpan enc, const KeyPair& recipient,
                    const RecipientParams& params, ByteSpan aad, ByteSpan ciphertext);
 
 // Single-shot secret export (RFC 9180 §6.2).
