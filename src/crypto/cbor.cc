@@ -560,10 +560,9 @@ Result<Head> Decoder::ReadHead() {
   } else if (head.info < kInfoIndefinite) {
     return Fail(head.offset, "reserved additional information ", head.info, " in initial byte");
   } else {
-    if (head.major == kMajorSimple)
-      return Fail(head.offset,
-                  "break (0xff) outside an "
-                  "indefinite-length item");
+    if (head.major == kMajorSimple) {
+      return Fail(head.offset, "break (0xff) outside an indefinite-length item");
+    }
     if (head.major < kMajorBytes || head.major == kMajorTag) {
       return Fail(head.offset, "indefinite length is not allowed for major type ", head.major);
     }

@@ -219,6 +219,22 @@ TEST(CoseSign1, MalformedMessagesAreRefused) {
   }
 }
 
+// Indefinite-length header maps (as some Nitro producers write) decode only when the caller's
+// CBOR options allow them.
+TEST(CoseSign1, IndefiniteHeadersNeedPermission) {
+  const Bytes message = Hex("8443a10127bf04416bff417840");
+  Result<Sign1Message> strict = DecodeSign1(message);
+  ASSERT_FALSE(strict.ok());
+  EXPECT_NE(strict.error().message.find("indefinite"), std::string::npos);
+  cbor::DecodeOptions options;
+  options.allow_indefinite = true;
+  Result<Sign1Message> lenient = DecodeSign1(message, options);
+  ASSERT_TRUE(lenient.ok()) << lenient.error().ToString();
+  EXPECT_EQ(*lenient->Alg(), Algorithm::kEdDsa);
+  EXPECT_EQ(ToHex(*lenient->Header(kHeaderKid)->AsBytes()), "6b");
+  EXPECT_EQ(ToHex(*lenient->payload), "78");
+}
+
 // A crit header must list only labels the verifier declares understood.
 TEST(CoseSign1, CriticalHeaders) {
   const PrivateKey key = NewKey(KeyType::kEd25519);
