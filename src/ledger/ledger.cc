@@ -174,6 +174,35 @@ Result<kv::WriteSet> Ledger::AppendSignature(uint64_t term, const crypto::Privat
   return writes;
 }
 
+Status Ledger::AppendSignatureEntry(uint64_t term, const kv::WriteSet& writes,
+                                    const crypto::PublicKey& service_key) {
+  const uint64_t tree_size = tree_.size();
+  if (tree_size == 0) return FailedPreconditionError("nothing to sign in an empty ledger");
+  auto map = writes.maps.find(std::string(kSignaturesMap));
+  if (writes.maps.size() != 1 || map == writes.maps.end() || map->second.size() != 2) {
+    return VerificationError("a signature entry writes exactly ", kSignaturesMap, " with keys ",
+                             kSignatureKey, " and ", kServiceKeyKey);
+  }
+  auto cose = map->second.find(std::string(kSignatureKey));
+  auto key = map->second.find(std::string(kServiceKeyKey));
+  if (cose == map->second.end() || key == map->second.end() || !cose->second || !key->second) {
+    return VerificationError("a signature entry writes exactly ", kSignaturesMap, " with keys ",
+                             kSignatureKey, " and ", kServiceKeyKey);
+  }
+  if (ToBytes(*key->second) != service_key.ToSpkiDer()) {
+    return VerificationError("signature entry ", tree_size + 1,
+                             " names another service key than this ledger's");
+  }
+  const Bytes signature = ToBytes(*cose->second);
+  RETURN_IF_ERROR(VerifyRootSignature(signature, ledger_id_, tree_size, tree_.Root(), service_key));
+  ASSIGN_OR_RETURN(Bytes frame, EncodeNext(EntryKind::kSignature, term, writes));
+  const Bytes leaf(frame.end() - kEntryTrailerSize, frame.end());
+  RETURN_IF_ERROR(AppendFrame(frame, term, leaf));
+  signatures_[tree_.size()] = signature;
+  last_signed_index_ = tree_.size();
+  return OkStatus();
+}
+
 Status Ledger::Sync() {
   if (unsynced_entries_ == 0) return OkStatus();
   RETURN_IF_ERROR(storage_->Sync(segments_.back().name));

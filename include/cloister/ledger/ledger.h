@@ -82,6 +82,12 @@ class Ledger {
   // Appends a signature entry over entries 1..last_index() (at least one) and returns its write
   // set, to be applied to the kv store as version last_index().
   Result<kv::WriteSet> AppendSignature(uint64_t term, const crypto::PrivateKey& service_key);
+  // Appends a signature entry that another replica produced with AppendSignature(): `writes` must
+  // be exactly that write set, and its COSE_Sign1 must sign this ledger's root over entries
+  // 1..last_index() with `service_key` (kVerification otherwise; nothing is appended). The entry
+  // is then byte-identical to the signer's, so every replica keeps the same Merkle tree.
+  Status AppendSignatureEntry(uint64_t term, const kv::WriteSet& writes,
+                              const crypto::PublicKey& service_key);
   // Syncs every appended entry to disk (the group commit point).
   Status Sync();
   // Keeps entries 1..index (index <= last_index()), removing the rest from disk.
