@@ -1,0 +1,285 @@
+#include "cloister/node/replica.h"
+
+#include <charconv>
+
+#include "cloister/raft/codec.h"
+
+namespace cloister::node {
+
+namespace {
+
+constexpr std::string_view kNoOpKey = "leader_term";
+constexpr std::string_view kConfChangeKey = "conf_change";
+
+Result<uint64_t> ParseDecimal(std::string_view text, std::string_view what) {
+  uint64_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
+    return ParseError(what, " '", text, "' is not a decimal number");
+  }
+  return value;
+}
+
+}  // namespace
+
+std::string TxId::ToString() const { return std::to_string(term) + "." + std::to_string(index); }
+
+Result<TxId> TxId::Parse(std::string_view text) {
+  const size_t dot = text.find('.');
+  if (dot == std::string_view::npos) {
+    return InvalidArgumentError("transaction id '", text, "' is not term.index");
+  }
+  TxId id;
+  ASSIGN_OR_RETURN(id.term, ParseDecimal(text.substr(0, dot), "transaction term"));
+  ASSIGN_OR_RETURN(id.index, ParseDecimal(text.substr(dot + 1), "transaction index"));
+  if (id.term == 0 || id.index == 0) {
+    return InvalidArgumentError("transaction id '", text, "' has a zero term or index");
+  }
+  return id;
+}
+
+std::string_view TxStatusName(TxStatus status) {
+  switch (status) {
+    case TxStatus::kUnknown:
+      return "Unknown";
+    case TxStatus::kPending:
+      return "Pending";
+    case TxStatus::kCommitted:
+      return "Committed";
+    case TxStatus::kInvalid:
+      return "Invalid";
+  }
+  return "Unknown";
+}
+
+Bytes EncodePayload(PayloadKind kind, const kv::WriteSet& writes) {
+  Bytes out;
+  out.push_back(static_cast<uint8_t>(kind));
+  const Bytes encoded = writes.Encode();
+  out.insert(out.end(), encoded.begin(), encoded.end());
+  return out;
+}
+
+Result<Payload> PayloadOfEntry(const raft::Entry& entry) {
+  Payload payload;
+  if (entry.type == raft::EntryType::kConfChange) {
+    payload.writes.maps[std::string(kRaftMap)][std::string(kConfChangeKey)] =
+        std::string(AsString(entry.data));
+    return payload;
+  }
+  if (entry.data.empty()) {
+    payload.writes.maps[std::string(kRaftMap)][std::string(kNoOpKey)] = std::to_string(entry.term);
+    return payload;
+  }
+  const uint8_t kind = entry.data[0];
+  if (kind != static_cast<uint8_t>(PayloadKind::kTransaction) &&
+      kind != static_cast<uint8_t>(PayloadKind::kSignature)) {
+    return ParseError("raft entry ", entry.index, " has unknown payload kind ", kind);
+  }
+  payload.kind = static_cast<PayloadKind>(kind);
+  ASSIGN_OR_RETURN(payload.writes, kv::WriteSet::Decode(ByteSpan(entry.data).subspan(1)));
+  if (payload.writes.empty()) {
+    return ParseError("raft entry ", entry.index, " carries an empty write set");
+  }
+  if (payload.kind == PayloadKind::kTransaction &&
+      payload.writes.maps.contains(std::string(kRaftMap))) {
+    return ParseError("raft entry ", entry.index, " writes the reserved map ", kRaftMap);
+  }
+  return payload;
+}
+
+Replica::Replica(ReplicaOptions options, Rng& rng, ledger::LedgerSecrets* secrets,
+                 crypto::PrivateKey service_key)
+    : options_(std::move(options)),
+      raft_(options_.raft, rng),
+      secrets_(secrets),
+      service_key_(std::move(service_key)),
+      service_public_(service_key_.Public()) {}
+
+Result<std::unique_ptr<Replica>> Replica::Found(ReplicaOptions options, Rng& rng,
+                                                ledger::Storage* storage, Bytes ledger_id,
+                                                ledger::LedgerSecrets* secrets,
+                                                crypto::PrivateKey service_key,
+                                                const kv::WriteSet& genesis) {
+  if (options.raft.bootstrap.voters.empty()) {
+    return InvalidArgumentError("a founding replica needs a bootstrap configuration");
+  }
+  if (genesis.empty()) return InvalidArgumentError("the genesis transaction writes nothing");
+  std::unique_ptr<Replica> replica(
+      new Replica(std::move(options), rng, secrets, std::move(service_key)));
+  ASSIGN_OR_RETURN(replica->ledger_, ledger::Ledger::Create(storage, std::move(ledger_id), secrets,
+                                                            replica->options_.ledger));
+  RETURN_IF_ERROR(replica->ledger_->AppendTransaction(1, 1, genesis));
+  RETURN_IF_ERROR(replica->ledger_->Sync());
+  RETURN_IF_ERROR(replica->store_.Apply(genesis, 1));
+  replica->RecordTerm(1, 1);
+  replica->committed_ = 1;
+  return replica;
+}
+
+void Replica::RecordTerm(uint64_t index, uint64_t term) {
+  if (term_starts_.empty() || term_starts_.rbegin()->second != term) term_starts_[index] = term;
+}
+
+std::optional<uint64_t> Replica::TermAt(uint64_t index) const {
+  if (index == 0 || index > ledger_->last_index()) return std::nullopt;
+  auto it = term_starts_.upper_bound(index);
+  if (it == term_starts_.begin()) return std::nullopt;
+  return std::prev(it)->second;
+}
+
+Status Replica::DiscardFrom(uint64_t index) {
+  if (index <= committed_) {
+    return InternalError("raft replaced entry ", index, " at or below the commit index ",
+                         committed_);
+  }
+  RETURN_IF_ERROR(ledger_->Truncate(index - 1));
+  store_.Rollback(index - 1);
+  own_.erase(own_.lower_bound(index), own_.end());
+  term_starts_.erase(term_starts_.lower_bound(index), term_starts_.end());
+  return OkStatus();
+}
+
+Status Replica::Persist(const raft::Entry& entry) {
+  if (entry.index <= ledger_->last_index()) {
+    auto own = own_.find(entry.index);
+    if (own != own_.end() && own->second == entry.term) {
+      own_.erase(own);  // appended by Execute/EmitSignature as leader: already persisted
+      return OkStatus();
+    }
+    RETURN_IF_ERROR(DiscardFrom(entry.index));
+  }
+  if (entry.index != ledger_->last_index() + 1) {
+    return InternalError("raft entry ", entry.index, " does not follow ledger entry ",
+                         ledger_->last_index());
+  }
+  ASSIGN_OR_RETURN(Payload payload, PayloadOfEntry(entry));
+  if (payload.kind == PayloadKind::kSignature) {
+    RETURN_IF_ERROR(ledger_->AppendSignatureEntry(entry.term, payload.writes, service_public_));
+  } else {
+    RETURN_IF_ERROR(ledger_->AppendTransaction(entry.term, entry.index, payload.writes));
+  }
+  RETURN_IF_ERROR(store_.Apply(payload.writes, entry.index));
+  RecordTerm(entry.index, entry.term);
+  return OkStatus();
+}
+
+Result<std::vector<raft::Message>> Replica::Process() {
+  while (raft_.HasReady()) {
+    raft::Ready ready = raft_.TakeReady();
+    if (ready.snapshot) {
+      return UnsupportedError("installing a snapshot at index ", ready.snapshot->index,
+                              " is the join path (not available to a founding replica)");
+    }
+    for (const raft::Entry& entry : ready.entries) RETURN_IF_ERROR(Persist(entry));
+    if (options_.sync && ledger_->durable_index() < ledger_->last_index()) {
+      RETURN_IF_ERROR(ledger_->Sync());
+    }
+    for (raft::Message& message : ready.messages) outbox_.push_back(std::move(message));
+    for (const raft::Entry& entry : ready.committed_entries) {
+      if (entry.index > ledger_->last_index()) {
+        return InternalError("raft committed entry ", entry.index, " beyond ledger entry ",
+                             ledger_->last_index());
+      }
+      committed_ = std::max(committed_, entry.index);
+    }
+    raft_.Advance();
+  }
+  std::vector<raft::Message> out = std::move(outbox_);
+  outbox_.clear();
+  return out;
+}
+
+Status Replica::RequireLeaderInStep() {
+  if (raft_.role() != raft::Role::kLeader) {
+    return UnavailableError("not the leader (leader is node ", raft_.leader(), ")");
+  }
+  // Raft may have appended entries of its own (a no-op, a membership change) that are not yet in
+  // the ledger and store; bring them in so the next version is the next raft index.
+  ASSIGN_OR_RETURN(std::vector<raft::Message> messages, Process());
+  for (raft::Message& message : messages) outbox_.push_back(std::move(message));
+  if (store_.current_version() != raft_.log().LastIndex() ||
+      ledger_->last_index() != raft_.log().LastIndex()) {
+    return InternalError("store version ", store_.current_version(), " and ledger index ",
+                         ledger_->last_index(), " differ from raft's last index ",
+                         raft_.log().LastIndex());
+  }
+  return OkStatus();
+}
+
+Result<TxId> Replica::ProposeAppended(PayloadKind kind, const kv::WriteSet& writes) {
+  const uint64_t index = ledger_->last_index();
+  const uint64_t term = raft_.term();
+  Result<uint64_t> proposed = raft_.Propose(EncodePayload(kind, writes));
+  if (!proposed.ok() || *proposed != index) {
+    RETURN_IF_ERROR(ledger_->Truncate(index - 1));
+    store_.Rollback(index - 1);
+    if (!proposed.ok()) return proposed.error();
+    return InternalError("raft placed the proposal at ", *proposed, ", not ", index);
+  }
+  own_[index] = term;
+  RecordTerm(index, term);
+  return TxId{term, index};
+}
+
+Result<TxId> Replica::Execute(const std::function<Status(kv::Tx&)>& body) {
+  RETURN_IF_ERROR(RequireLeaderInStep());
+  kv::Tx tx = store_.Begin();
+  const Status ran = body(tx);
+  if (!ran.ok()) {
+    tx.Abort();
+    return ran.error();
+  }
+  if (tx.pending_writes().empty()) {
+    tx.Abort();
+    return InvalidArgumentError("the transaction writes nothing");
+  }
+  if (tx.pending_writes().maps.contains(std::string(kRaftMap))) {
+    tx.Abort();
+    return PermissionDeniedError("the map ", kRaftMap, " is reserved");
+  }
+  ASSIGN_OR_RETURN(kv::CommitResult committed, store_.Commit(tx));
+  const Status appended =
+      ledger_->AppendTransaction(raft_.term(), committed.version, committed.write_set);
+  if (!appended.ok()) {
+    store_.Rollback(committed.version - 1);
+    return appended.error();
+  }
+  return ProposeAppended(PayloadKind::kTransaction, committed.write_set);
+}
+
+Result<TxId> Replica::EmitSignature() {
+  RETURN_IF_ERROR(RequireLeaderInStep());
+  ASSIGN_OR_RETURN(kv::WriteSet writes, ledger_->AppendSignature(raft_.term(), service_key_));
+  const Status applied = store_.Apply(writes, ledger_->last_index());
+  if (!applied.ok()) {
+    RETURN_IF_ERROR(ledger_->Truncate(ledger_->last_index() - 1));
+    return applied.error();
+  }
+  return ProposeAppended(PayloadKind::kSignature, writes);
+}
+
+Result<TxId> Replica::ProposeConfChange(const raft::ConfChange& change) {
+  if (raft_.role() != raft::Role::kLeader) {
+    return UnavailableError("not the leader (leader is node ", raft_.leader(), ")");
+  }
+  const uint64_t term = raft_.term();
+  ASSIGN_OR_RETURN(uint64_t index, raft_.ProposeConfChange(change));
+  return TxId{term, index};
+}
+
+Result<kv::Tx> Replica::BeginCommittedRead() { return store_.BeginAt(committed_); }
+
+TxStatus Replica::StatusOf(const TxId& id) const {
+  const std::optional<uint64_t> term = TermAt(id.index);
+  if (term && *term == id.term) {
+    return id.index <= committed_ ? TxStatus::kCommitted : TxStatus::kPending;
+  }
+  // Another entry holds that index, or none does yet. Terms only grow along a log, so once an
+  // entry of a later term is committed, no entry of an earlier term past it can ever commit.
+  const uint64_t committed_term = TermAt(committed_).value_or(0);
+  if (id.index <= committed_ || id.term < committed_term) return TxStatus::kInvalid;
+  return TxStatus::kUnknown;
+}
+
+}  // namespace cloister::node

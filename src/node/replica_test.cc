@@ -1,0 +1,261 @@
+// Proves that replicas keep raft index, ledger index and kv version in lockstep: transactions
+// and signatures executed on the leader commit everywhere with byte-identical ledgers; an
+// isolated leader's uncommitted suffix is truncated and rolled back when it rejoins, and its
+// transactions become Invalid; followers refuse forged signature entries.
+#include "cloister/node/replica.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "cloister/ledger/memory_storage.h"
+#include "cloister/ledger/receipt.h"
+
+namespace cloister::node {
+namespace {
+
+struct Member {
+  raft::NodeId id = 0;
+  ledger::MemoryStorage storage;
+  std::unique_ptr<Replica> replica;
+};
+
+// Three founding replicas connected by a synchronous in-memory network that can isolate nodes.
+class Cluster {
+ public:
+  explicit Cluster(size_t size) : rng_(42) {
+    ledger_id_ = ledger::NewLedgerId();
+    EXPECT_TRUE(secrets_.AddRandom(1).ok());
+    raft::Configuration config;
+    for (size_t i = 1; i <= size; ++i) config.voters.insert(i);
+    kv::WriteSet genesis;
+    genesis.maps["public:cloister.service"]["name"] = "test";
+    for (size_t i = 1; i <= size; ++i) {
+      auto member = std::make_unique<Member>();
+      member->id = i;
+      ReplicaOptions options;
+      options.raft.id = i;
+      options.raft.bootstrap = config;
+      options.raft.election_ticks = 10;
+      options.raft.heartbeat_ticks = 1;
+      Result<std::unique_ptr<Replica>> replica = Replica::Found(
+          options, rng_, &member->storage, ledger_id_, &secrets_, service_key_, genesis);
+      EXPECT_TRUE(replica.ok()) << replica.error().message;
+      member->replica = std::move(replica).value();
+      members_.push_back(std::move(member));
+    }
+  }
+
+  Replica& operator[](raft::NodeId id) { return *members_[id - 1]->replica; }
+  ledger::MemoryStorage& storage(raft::NodeId id) { return members_[id - 1]->storage; }
+  const crypto::PrivateKey& service_key() const { return service_key_; }
+  void Isolate(raft::NodeId id) { isolated_.insert(id); }
+  void Heal() { isolated_.clear(); }
+
+  // Processes every replica and delivers messages until the network is quiet.
+  void Settle() {
+    for (int round = 0; round < 1000; ++round) {
+      std::vector<raft::Message> in_flight;
+      for (auto& member : members_) {
+        Result<std::vector<raft::Message>> out = member->replica->Process();
+        ASSERT_TRUE(out.ok()) << "node " << member->id << ": " << out.error().message;
+        for (raft::Message& m : *out) in_flight.push_back(std::move(m));
+      }
+      if (in_flight.empty()) return;
+      for (const raft::Message& m : in_flight) {
+        if (isolated_.contains(m.from) || isolated_.contains(m.to)) continue;
+        ASSERT_TRUE((*this)[m.to].Step(m).ok());
+      }
+    }
+    FAIL() << "the network did not settle";
+  }
+
+  void Elect(raft::NodeId id) {
+    (*this)[id].Campaign();
+    Settle();
+    ASSERT_TRUE((*this)[id].is_leader());
+  }
+
+ private:
+  DeterministicRng rng_;
+  crypto::PrivateKey service_key_ = *crypto::PrivateKey::Generate(crypto::KeyType::kP256);
+  Bytes ledger_id_;
+  ledger::LedgerSecrets secrets_;
+  std::vector<std::unique_ptr<Member>> members_;
+  std::set<raft::NodeId> isolated_;
+};
+
+Status Put(kv::Tx& tx, const std::string& key, const std::string& value) {
+  return tx.rw("messages")->put(key, value);
+}
+
+Bytes LedgerBytes(ledger::MemoryStorage& storage) {
+  Bytes all;
+  Result<std::vector<std::string>> names = storage.List();
+  EXPECT_TRUE(names.ok());
+  if (!names.ok()) return all;
+  for (const std::string& name : names.value()) {
+    if (!name.starts_with("ledger_")) continue;
+    const Bytes file = *storage.Read(name);
+    all.insert(all.end(), file.begin(), file.end());
+  }
+  return all;
+}
+
+std::optional<std::string> CommittedValue(Replica& replica, const std::string& key) {
+  kv::Tx tx = *replica.BeginCommittedRead();
+  return tx.ro("messages")->get(key);
+}
+
+// Transactions and a signature from the leader commit on every replica, the three ledgers are
+// byte-identical, and a follower's receipt verifies with the service key alone.
+TEST(ReplicaTest, LeaderTransactionsCommitEverywhereWithIdenticalLedgers) {
+  Cluster cluster(3);
+  cluster.Elect(1);
+  std::vector<TxId> ids;
+  for (int i = 0; i < 20; ++i) {
+    Result<TxId> id = cluster[1].Execute(
+        [&](kv::Tx& tx) { return Put(tx, "k" + std::to_string(i), "v" + std::to_string(i)); });
+    ASSERT_TRUE(id.ok()) << id.error().message;
+    EXPECT_EQ(cluster[1].StatusOf(*id), TxStatus::kPending);
+    ids.push_back(*id);
+  }
+  ASSERT_TRUE(cluster[1].EmitSignature().ok());
+  cluster.Settle();
+  for (raft::NodeId n = 1; n <= 3; ++n) {
+    EXPECT_EQ(cluster[n].commit_index(), cluster[1].raft().log().LastIndex()) << n;
+    EXPECT_EQ(CommittedValue(cluster[n], "k7"), "v7") << n;
+    EXPECT_EQ(cluster[n].store().current_version(), cluster[n].ledger().last_index());
+    for (const TxId& id : ids) EXPECT_EQ(cluster[n].StatusOf(id), TxStatus::kCommitted);
+  }
+  EXPECT_EQ(LedgerBytes(cluster.storage(1)), LedgerBytes(cluster.storage(2)));
+  EXPECT_EQ(LedgerBytes(cluster.storage(1)), LedgerBytes(cluster.storage(3)));
+  Result<Bytes> receipt = cluster[3].ledger().Receipt(ids[5].index);
+  ASSERT_TRUE(receipt.ok()) << receipt.error().message;
+  Result<ledger::ReceiptClaims> claims =
+      ledger::VerifyReceipt(*receipt, cluster.service_key().Public());
+  ASSERT_TRUE(claims.ok()) << claims.error().message;
+  EXPECT_EQ(claims->header.index, ids[5].index);
+  EXPECT_EQ(claims->header.term, ids[5].term);
+}
+
+// A leader cut off from the others keeps its writes pending; the majority elects a new leader
+// and commits; when the old leader rejoins, its suffix is discarded (ledger truncated, store
+// rolled back), its transactions are Invalid, and all ledgers agree again.
+TEST(ReplicaTest, IsolatedLeaderSuffixIsRolledBack) {
+  Cluster cluster(3);
+  cluster.Elect(1);
+  ASSERT_TRUE(cluster[1].Execute([](kv::Tx& tx) { return Put(tx, "a", "1"); }).ok());
+  cluster.Settle();
+
+  cluster.Isolate(1);
+  std::vector<TxId> lost;
+  for (int i = 0; i < 5; ++i) {
+    Result<TxId> id = cluster[1].Execute([](kv::Tx& tx) { return Put(tx, "lost", "x"); });
+    ASSERT_TRUE(id.ok()) << id.error().message;
+    lost.push_back(*id);
+  }
+  cluster.Settle();
+  EXPECT_EQ(cluster[1].StatusOf(lost[0]), TxStatus::kPending);
+  EXPECT_EQ(cluster[1].store().current_version(), lost.back().index);
+
+  // Nodes 2 and 3 stop hearing the leader; once their election timeouts pass, one is elected.
+  raft::NodeId leader = 0;
+  for (int tick = 0; tick < 100 && leader == 0; ++tick) {
+    cluster[2].Tick();
+    cluster[3].Tick();
+    cluster.Settle();
+    if (cluster[2].is_leader()) leader = 2;
+    if (cluster[3].is_leader()) leader = 3;
+  }
+  ASSERT_NE(leader, 0u);
+  const raft::NodeId follower = leader == 2 ? 3 : 2;
+  Result<TxId> kept = cluster[leader].Execute([](kv::Tx& tx) { return Put(tx, "kept", "y"); });
+  ASSERT_TRUE(kept.ok());
+  cluster.Settle();
+  EXPECT_EQ(cluster[follower].StatusOf(*kept), TxStatus::kCommitted);
+
+  cluster.Heal();
+  for (int i = 0; i < 3; ++i) {
+    cluster[leader].Tick();  // heartbeats reach the old leader, which steps down and catches up
+    cluster.Settle();
+  }
+  EXPECT_FALSE(cluster[1].is_leader());
+  EXPECT_EQ(cluster[1].StatusOf(*kept), TxStatus::kCommitted);
+  for (const TxId& id : lost) EXPECT_EQ(cluster[1].StatusOf(id), TxStatus::kInvalid);
+  EXPECT_EQ(CommittedValue(cluster[1], "lost"), std::nullopt);
+  EXPECT_EQ(CommittedValue(cluster[1], "kept"), "y");
+  EXPECT_EQ(cluster[1].store().current_version(), cluster[leader].store().current_version());
+  EXPECT_EQ(LedgerBytes(cluster.storage(1)), LedgerBytes(cluster.storage(leader)));
+}
+
+// Only the leader executes; a failing body, an empty write and the reserved raft map change
+// nothing.
+TEST(ReplicaTest, RefusedExecutionsChangeNothing) {
+  Cluster cluster(3);
+  cluster.Elect(1);
+  Result<TxId> on_follower = cluster[2].Execute([](kv::Tx& tx) { return Put(tx, "a", "1"); });
+  ASSERT_FALSE(on_follower.ok());
+  EXPECT_EQ(on_follower.error().code, ErrorCode::kUnavailable);
+
+  const uint64_t before = cluster[1].ledger().last_index();
+  Result<TxId> failed = cluster[1].Execute([](kv::Tx& tx) -> Status {
+    RETURN_IF_ERROR(Put(tx, "a", "1"));
+    return InvalidArgumentError("application refused");
+  });
+  EXPECT_FALSE(failed.ok());
+  EXPECT_FALSE(cluster[1].Execute([](kv::Tx&) { return OkStatus(); }).ok());
+  Result<TxId> reserved =
+      cluster[1].Execute([](kv::Tx& tx) { return tx.rw(kRaftMap)->put("x", "y"); });
+  ASSERT_FALSE(reserved.ok());
+  EXPECT_EQ(reserved.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_EQ(cluster[1].ledger().last_index(), before);
+  EXPECT_EQ(cluster[1].store().current_version(), before);
+}
+
+// A signature entry whose COSE_Sign1 was made with another key is refused by the follower's
+// ledger, and a transaction payload may not write the reserved raft map.
+TEST(ReplicaTest, FollowersRefuseForgedEntries) {
+  Cluster cluster(3);
+  cluster.Elect(1);
+  cluster.Settle();
+  ledger::MemoryStorage scratch;
+  ledger::LedgerSecrets secrets;
+  ASSERT_TRUE(secrets.AddRandom(1).ok());
+  crypto::PrivateKey other = *crypto::PrivateKey::Generate(crypto::KeyType::kP256);
+  const uint64_t tree_size = cluster[2].ledger().last_index();
+  Bytes forged_cose = *ledger::SignRoot(other, cluster[2].ledger().ledger_id(), tree_size,
+                                        cluster[2].ledger().tree().Root());
+  kv::WriteSet forged;
+  forged.maps[std::string(ledger::kSignaturesMap)][std::string(ledger::kSignatureKey)] =
+      std::string(AsString(forged_cose));
+  forged.maps[std::string(ledger::kSignaturesMap)][std::string(ledger::kServiceKeyKey)] =
+      std::string(AsString(cluster.service_key().Public().ToSpkiDer()));
+  Status refused =
+      cluster[2].ledger().AppendSignatureEntry(1, forged, cluster.service_key().Public());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kVerification);
+  EXPECT_EQ(cluster[2].ledger().last_index(), tree_size);
+
+  raft::Entry entry;
+  entry.term = 2;
+  entry.index = 9;
+  kv::WriteSet sneaky;
+  sneaky.maps[std::string(kRaftMap)]["leader_term"] = "99";
+  entry.data = EncodePayload(PayloadKind::kTransaction, sneaky);
+  EXPECT_FALSE(PayloadOfEntry(entry).ok());
+  entry.data = {7, 0, 0, 0, 0};
+  EXPECT_FALSE(PayloadOfEntry(entry).ok());
+}
+
+// Transaction ids print and parse as term.index; malformed ones are refused.
+TEST(TxIdTest, ParseAndPrint) {
+  EXPECT_EQ(TxId::Parse("2.14")->index, 14u);
+  EXPECT_EQ((TxId{3, 9}).ToString(), "3.9");
+  for (const char* bad : {"", "2", "2.", ".3", "a.b", "0.1", "1.0", "1.2.3", "-1.2"}) {
+    EXPECT_FALSE(TxId::Parse(bad).ok()) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace cloister::node
