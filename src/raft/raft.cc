@@ -248,9 +248,16 @@ bool Raft::FilterAndTerm(const Message& m) {
   const Configuration& config = log_.LatestConfig();
   // Leader messages pass even from a sender our (possibly lagging) log does not know yet: the
   // term check below is what makes them safe, and a lagging member could not catch up
-  // otherwise. Vote requests and responses count only from members we know.
+  // otherwise. Vote requests count only from voters we know (or see below), responses only
+  // from members.
   if (!IsLeaderMessage(m.type)) {
-    const bool known = IsVoteRequest(m.type) ? config.IsVoter(m.from) : config.IsMember(m.from);
+    bool known = IsVoteRequest(m.type) ? config.IsVoter(m.from) : config.IsMember(m.from);
+    // Our configuration lags when the candidate holds entries we lack (possibly the one that
+    // made it a voter): without this, a lagging voter and a newly promoted one can deadlock.
+    // A removed member cannot use it to disrupt: its log stops growing at its removal.
+    const bool ahead = m.log_term > log_.LastTerm() ||
+                       (m.log_term == log_.LastTerm() && m.index > log_.LastIndex());
+    if (!known && IsVoteRequest(m.type) && ahead && !m.force) known = true;
     if (!known) return false;
   } else if (m.type == MessageType::kTimeoutNow && !config.IsMember(m.from)) {
     return false;
@@ -604,6 +611,11 @@ Status Raft::ReadIndex(uint64_t context) {
 void Raft::StartRead(uint64_t context) {
   PendingRead read{
       .index = log_.committed(), .context = context, .round = ++read_round_, .acks = {}};
+#ifdef CLOISTER_RAFT_BUG_READ_WITHOUT_QUORUM
+  // Deliberately broken variant: answer at once, as if our leadership were still certain.
+  read_states_.push_back({read.index, read.context});
+  return;
+#endif
   if (log_.LatestConfig().IsVoter(id_)) read.acks.insert(id_);
   pending_reads_.push_back(std::move(read));
   ReleaseReads();

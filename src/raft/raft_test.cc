@@ -163,10 +163,20 @@ TEST(RaftTest, ReplayOfWholeHistoryIsHarmless) {
   EXPECT_EQ(c.Leader(), leader);
 }
 
-// Vote requests from a node outside the configuration do not even raise the term.
+// Vote requests from a node outside the configuration do not even raise the term, unless its
+// log is ahead of ours (our configuration may lag) and no leader is in lease; a forced
+// (transfer) request from a non-member is never honoured.
 TEST(RaftTest, NonMemberVoteRequestIgnored) {
   TestCluster c = ThreeNodes();
   const uint64_t term = c[2].term();
+  const uint64_t last = c[2].log().LastIndex();
+  ASSERT_TRUE(c[2].Step({.type = MessageType::kVote,
+                         .from = 9,
+                         .to = 2,
+                         .term = term + 5,
+                         .log_term = term,
+                         .index = last})
+                  .ok());
   ASSERT_TRUE(c[2].Step({.type = MessageType::kVote,
                          .from = 9,
                          .to = 2,
@@ -177,6 +187,29 @@ TEST(RaftTest, NonMemberVoteRequestIgnored) {
                   .ok());
   EXPECT_EQ(c[2].term(), term);
   EXPECT_TRUE(c.Collect().empty());
+  // Ahead, but the leader is in lease: still ignored.
+  ASSERT_TRUE(c[2].Step({.type = MessageType::kVote,
+                         .from = 9,
+                         .to = 2,
+                         .term = term + 5,
+                         .log_term = 100,
+                         .index = 100})
+                  .ok());
+  EXPECT_EQ(c[2].term(), term);
+  // Leader gone for an election timeout: a candidate that holds entries we lack gets a vote.
+  c.down.insert(1);
+  c.nodes.at(2).raft->Tick();
+  for (int i = 0; i < 10; ++i) c.nodes.at(2).raft->Tick();
+  c.Collect();
+  ASSERT_TRUE(c[2].Step({.type = MessageType::kVote,
+                         .from = 9,
+                         .to = 2,
+                         .term = term + 5,
+                         .log_term = 100,
+                         .index = 100})
+                  .ok());
+  EXPECT_EQ(c[2].term(), term + 5);
+  EXPECT_EQ(c[2].vote(), 9u);
 }
 
 // A message addressed to someone else, or claiming to be from ourselves, is an error.
