@@ -156,7 +156,11 @@ void RaftLog::Restore(Snapshot snapshot) {
 void RaftLog::Compact(uint64_t index, Bytes data) {
   ASSERT(index <= applied_ && index >= snapshot_.index, "compact to ", index, " (applied ",
          applied_, ", snapshot ", snapshot_.index, ")");
-  if (index == snapshot_.index) return;
+  if (index == snapshot_.index) {
+    // Same point, new image (e.g. the host supplies the data of the bootstrap snapshot).
+    snapshot_.data = std::move(data);
+    return;
+  }
   Snapshot next{
       .index = index, .term = *Term(index), .config = ConfigAt(index), .data = std::move(data)};
   entries_.erase(entries_.begin(),

@@ -425,7 +425,9 @@ void Raft::HandleHeartbeatResponse(const Message& m, Progress& pr) {
     pr.inflight_bytes -= pr.inflight.front().second;
     pr.inflight.pop_front();
   }
-  if (pr.match < log_.LastIndex()) SendAppend(m.from, pr, false);
+  // A follower behind us may have lost Appends sent optimistically (Replicate): an empty
+  // Append at next-1 makes it reject, which sends us back to probing from what it holds.
+  if (pr.match < log_.LastIndex()) SendAppend(m.from, pr, true);
   if (m.context == 0 || !log_.LatestConfig().IsVoter(m.from)) return;
   for (PendingRead& read : pending_reads_) {
     if (read.round <= m.context) read.acks.insert(m.from);

@@ -259,6 +259,8 @@ class Simulator {
   uint64_t next_op_id_ = 1;
   uint64_t next_value_ = 1;
   uint64_t probe_op_ = 0;
+  uint64_t heal_committed_ = 0;
+  bool converged_ = false;
   bool live_ = false;
 };
 
@@ -387,6 +389,7 @@ void Simulator::HandleEvent(const Event& e) {
 
 void Simulator::Heal() {
   healed_ = true;
+  heal_committed_ = max_committed_;
   blocked_.clear();
   rates_.drop = 0;
   rates_.duplicate = 0;
@@ -753,6 +756,7 @@ void Simulator::ClientStep(uint64_t client, uint64_t generation) {
     Schedule(now_ + 1 + rng_.Uniform(10), EventKind::kClient, client, c.generation);
     return;
   }
+  if (healed_) return;  // the healed phase checks convergence without new client writes
   SimNode* leader = Genuine(c.preferred);
   if (leader == nullptr || !leader->alive || leader->paused_until > now_ ||
       leader->raft->role() != Role::kLeader) {
@@ -847,9 +851,21 @@ void Simulator::OperatorStep() {
     ProcessReady(*leader);
   }
   if (!healed_) return;
-  // Liveness: a probe write proposed after healing must reach every live voter.
   leader = Leader();
   if (leader == nullptr) return;
+  if (!converged_) {
+    // Liveness, part 1: with no new client writes, every live member catches up with what was
+    // committed before the heal (lost Appends must be repaired without fresh traffic).
+    const raft::Configuration& members = leader->raft->config();
+    for (const std::set<NodeId>* ids : {&members.voters, &members.learners}) {
+      for (NodeId id : *ids) {
+        SimNode* n = Genuine(id);
+        if (n != nullptr && n->alive && n->applied_index < heal_committed_) return;
+      }
+    }
+    converged_ = true;
+  }
+  // Liveness, part 2: a probe write proposed after healing must reach every live voter.
   if (probe_op_ == 0) {
     probe_op_ = next_op_id_++;
     (void)leader->raft->Propose(EncodeOp({kProbeOp, probe_op_, 0, 0, 0}));
@@ -934,7 +950,10 @@ void Simulator::FaultStep() {
     if (leader == nullptr) return;
     const raft::Configuration config =
         leader->raft->log().ConfigAt(leader->raft->log().committed());
+    // One crash at a time, and only while the survivors keep a quorum (losing a majority is
+    // disaster recovery, HOST_ATTACKS H15, outside raft).
     if (config != leader->raft->config() || !config.learners.empty()) return;
+    if (config.voters.size() < 3) return;
     for (NodeId v : config.voters) {
       SimNode* n = Genuine(v);
       if (n == nullptr || !n->alive) return;

@@ -110,7 +110,7 @@ class Raft {
   // Leader only: hands leadership to voter `target` once its log is caught up.
   Status TransferLeadership(NodeId target);
   // Discards entries up to `index` (<= applied), keeping `data` as the snapshot there.
-  Status Compact(uint64_t index, Bytes data);
+  Status Compact(uint64_t index, Bytes data);  // at the current snapshot index: replaces its data
 
   [[nodiscard]] bool HasReady() const;
   // Requires Advance() after the previous TakeReady().
