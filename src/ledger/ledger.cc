@@ -11,11 +11,19 @@ Bytes NewLedgerId() { return crypto::SecureRandomBytes(kLedgerIdSize); }
 
 Result<std::unique_ptr<Ledger>> Ledger::Create(Storage* storage, Bytes ledger_id,
                                                LedgerSecrets* secrets, LedgerOptions options) {
+  return Create(storage, std::move(ledger_id), secrets, options, 1);
+}
+
+Result<std::unique_ptr<Ledger>> Ledger::Create(Storage* storage, Bytes ledger_id,
+                                               LedgerSecrets* secrets, LedgerOptions options,
+                                               uint64_t first_index) {
   if (ledger_id.size() != kLedgerIdSize) {
     return InvalidArgumentError("ledger id is ", ledger_id.size(), " bytes, expected ",
                                 kLedgerIdSize);
   }
-  if (!secrets->StartFor(1)) return InvalidArgumentError("no ledger secret covers entry 1");
+  if (!secrets->StartFor(first_index)) {
+    return InvalidArgumentError("no ledger secret covers entry ", first_index);
+  }
   ASSIGN_OR_RETURN(std::vector<std::string> names, storage->List());
   for (const std::string& name : names) {
     if (ParseSegmentFileName(name)) {
@@ -23,6 +31,21 @@ Result<std::unique_ptr<Ledger>> Ledger::Create(Storage* storage, Bytes ledger_id
     }
   }
   std::unique_ptr<Ledger> ledger(new Ledger(storage, std::move(ledger_id), secrets, options));
+  return ledger;
+}
+
+Result<std::unique_ptr<Ledger>> Ledger::CreateAfterSnapshot(Storage* storage, Bytes ledger_id,
+                                                            MerkleTree tree, uint64_t term,
+                                                            LedgerSecrets* secrets,
+                                                            LedgerOptions options) {
+  if (tree.size() == 0) return InvalidArgumentError("a snapshot covers at least entry 1");
+  const uint64_t base = tree.size();
+  ASSIGN_OR_RETURN(std::unique_ptr<Ledger> ledger,
+                   Create(storage, std::move(ledger_id), secrets, options, base + 1));
+  ledger->tree_ = std::move(tree);
+  ledger->base_index_ = base;
+  ledger->durable_index_ = base;
+  ledger->last_term_ = term;
   return ledger;
 }
 
@@ -215,7 +238,11 @@ Status Ledger::Sync() {
 Status Ledger::Truncate(uint64_t index) {
   ASSERT(index <= tree_.size(), "truncate to ", index, " beyond ", tree_.size());
   if (index == tree_.size()) return OkStatus();
-  const Location& first_dropped = locations_[index];
+  if (index < base_index_) {
+    return FailedPreconditionError("cannot truncate to ", index, ": entries up to ", base_index_,
+                                   " come from a snapshot");
+  }
+  const Location first_dropped = locations_[index - base_index_];
   const size_t keep_segments = first_dropped.offset == kSegmentHeaderSize
                                    ? first_dropped.segment
                                    : first_dropped.segment + 1;
@@ -230,7 +257,7 @@ Status Ledger::Truncate(uint64_t index) {
     segment.size = first_dropped.offset;
   }
   RETURN_IF_ERROR(storage_->SyncDirectory());
-  locations_.resize(index);
+  locations_.resize(index - base_index_);
   tree_.Truncate(index);
   signatures_.erase(signatures_.upper_bound(index), signatures_.end());
   last_signed_index_ = signatures_.empty() ? 0 : signatures_.rbegin()->first;
@@ -252,7 +279,11 @@ Result<Bytes> Ledger::Receipt(uint64_t index) {
   if (signature == signatures_.end()) {
     return NotFoundError("entry ", index, " is not yet covered by a signature");
   }
-  const Location& location = locations_[index - 1];
+  if (index <= base_index_) {
+    return NotFoundError("entry ", index, " predates this node's snapshot at ", base_index_,
+                         "; its receipt is available from a node holding the full ledger");
+  }
+  const Location& location = locations_[index - base_index_ - 1];
   // Re-read the entry from the host's disk and check it is still the one in the tree.
   ASSIGN_OR_RETURN(const Bytes data, storage_->Read(segments_[location.segment].name));
   if (location.offset + location.size > data.size()) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "cloister/ledger/memory_storage.h"
+#include "cloister/ledger/receipt.h"
 #include "ledger_testing.h"
 
 namespace cloister::ledger {
@@ -99,6 +100,36 @@ TEST(SnapshotTest, CatchUpFromSnapshotAndLedger) {
   EXPECT_EQ(report->entry_count, fixture->service->ledger->last_index() - snapshot.index);
   const uint64_t last = fixture->service->ledger->last_index();
   EXPECT_EQ(StateAt(store, last, false), StateAt(fixture->service->store, last, false));
+}
+
+// A joiner that installed a snapshot starts its own ledger after it: its entries chain to the
+// snapshot's last leaf, its signatures cover the snapshot's leaves, and a reader starting from
+// the snapshot verifies them.
+TEST(SnapshotTest, LedgerContinuesAfterSnapshot) {
+  auto fixture = Build();
+  auto& leader = *fixture->service;
+  const crypto::PublicKey key = leader.service_key.Public();
+  Snapshot snapshot =
+      *ReadSnapshot(&fixture->storage, fixture->snapshot_name, key, {.secrets = &leader.secrets});
+  MemoryStorage joiner_storage;
+  testing::TestService joiner{leader.service_key, leader.service_cert, {}, {}, nullptr};
+  ASSERT_TRUE(joiner.secrets.Add(1, *leader.secrets.SecretStartingAt(1)).ok());
+  joiner.store.Reset(snapshot.index, snapshot.state);
+  auto ledger = Ledger::CreateAfterSnapshot(&joiner_storage, snapshot.ledger_id, snapshot.tree,
+                                            snapshot.term, &joiner.secrets, {});
+  ASSERT_TRUE(ledger.ok()) << ledger.error().ToString();
+  joiner.ledger = std::move(ledger).value();
+  EXPECT_EQ(joiner.ledger->base_index(), snapshot.index);
+  ASSERT_TRUE(testing::AppendMany(joiner, 30, 10).ok());
+  EXPECT_EQ(joiner.ledger->Receipt(snapshot.index).error().code, ErrorCode::kNotFound);
+  EXPECT_TRUE(VerifyReceipt(*joiner.ledger->Receipt(snapshot.index + 1), key).ok());
+  LedgerReader reader(&joiner_storage, {.service_key = &key, .start = snapshot.StateAfter(key)});
+  Result<ReadReport> report = reader.ReadAll();
+  ASSERT_TRUE(report.ok()) << report.error().ToString();
+  EXPECT_EQ(report->entry_count, joiner.ledger->last_index() - snapshot.index);
+  // Without the snapshot's state the joiner's ledger does not verify from scratch.
+  LedgerReader from_scratch(&joiner_storage, {.service_key = &key});
+  EXPECT_FALSE(from_scratch.ReadAll().ok());
 }
 
 // A snapshot from another point of history does not fit the live ledger: catch-up fails.

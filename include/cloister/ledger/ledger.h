@@ -63,6 +63,14 @@ class Ledger {
   // bytes) names the service; `secrets` must cover index 1.
   static Result<std::unique_ptr<Ledger>> Create(Storage* storage, Bytes ledger_id,
                                                 LedgerSecrets* secrets, LedgerOptions options);
+  // A new ledger in `storage` (no segment file) that continues after a verified snapshot: entries
+  // 1..tree.size() are known only by their leaf hashes in `tree` (they are not on this disk), and
+  // the next entry appended is tree.size() + 1, chained to the snapshot's last leaf. Used by a
+  // joining node. Receipts for entries up to the snapshot are not available from this ledger.
+  static Result<std::unique_ptr<Ledger>> CreateAfterSnapshot(Storage* storage, Bytes ledger_id,
+                                                             MerkleTree tree, uint64_t term,
+                                                             LedgerSecrets* secrets,
+                                                             LedgerOptions options);
   // Opens an existing ledger: verifies it (pinning `service_key` if not null), cuts a torn tail
   // and calls `on_entry` for every entry in order (to rebuild a kv::Store).
   static Result<std::unique_ptr<Ledger>> Open(
@@ -76,6 +84,8 @@ class Ledger {
   [[nodiscard]] const Bytes& ledger_id() const { return ledger_id_; }
   [[nodiscard]] const MerkleTree& tree() const { return tree_; }
   [[nodiscard]] uint64_t last_term() const { return last_term_; }
+  // Entries up to this index came from a snapshot and are not on this disk (0 normally).
+  [[nodiscard]] uint64_t base_index() const { return base_index_; }
 
   // Appends committed transaction `version` (must be last_index() + 1) in `term`.
   Status AppendTransaction(uint64_t term, uint64_t version, const kv::WriteSet& writes);
@@ -90,7 +100,7 @@ class Ledger {
                               const crypto::PublicKey& service_key);
   // Syncs every appended entry to disk (the group commit point).
   Status Sync();
-  // Keeps entries 1..index (index <= last_index()), removing the rest from disk.
+  // Keeps entries 1..index (base_index() <= index <= last_index()), removing the rest from disk.
   Status Truncate(uint64_t index);
   // A new secret for entries from last_index() + 1 on; older entries keep their secrets.
   Status RotateSecret(Bytes secret);
@@ -111,6 +121,9 @@ class Ledger {
 
   Ledger(Storage* storage, Bytes ledger_id, LedgerSecrets* secrets, LedgerOptions options)
       : storage_(storage), ledger_id_(std::move(ledger_id)), secrets_(secrets), options_(options) {}
+  static Result<std::unique_ptr<Ledger>> Create(Storage* storage, Bytes ledger_id,
+                                                LedgerSecrets* secrets, LedgerOptions options,
+                                                uint64_t first_index);
   Status StartSegment(uint64_t first_index);
   Status AppendFrame(const Bytes& frame, uint64_t term, const Bytes& leaf_hash);
   Result<Bytes> EncodeNext(EntryKind kind, uint64_t term, const kv::WriteSet& writes);
@@ -121,7 +134,8 @@ class Ledger {
   LedgerOptions options_;
   MerkleTree tree_;
   std::vector<Segment> segments_;
-  std::vector<Location> locations_;  // entry i at locations_[i - 1]
+  uint64_t base_index_ = 0;
+  std::vector<Location> locations_;  // entry i at locations_[i - base_index_ - 1]
   std::map<uint64_t, Bytes> signatures_;
   uint64_t durable_index_ = 0;
   uint64_t last_signed_index_ = 0;
