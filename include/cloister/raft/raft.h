@@ -109,8 +109,9 @@ class Raft {
   Status ReadIndex(uint64_t context);
   // Leader only: hands leadership to voter `target` once its log is caught up.
   Status TransferLeadership(NodeId target);
-  // Discards entries up to `index` (<= applied), keeping `data` as the snapshot there.
-  Status Compact(uint64_t index, Bytes data);  // at the current snapshot index: replaces its data
+  // Discards entries up to `index` (<= applied), keeping `data` as the snapshot there. At the
+  // current snapshot index it only replaces the data (the host supplying the bootstrap image).
+  Status Compact(uint64_t index, Bytes data);
 
   [[nodiscard]] bool HasReady() const;
   // Requires Advance() after the previous TakeReady().
