@@ -24,6 +24,45 @@ Snapshot BaseSnapshot(const Configuration& bootstrap) {
   return Snapshot{.index = 1, .term = 1, .config = bootstrap, .data = {}};
 }
 
+// Why `m` cannot have come from a correct peer, or OkStatus(). The codec checks encodings; this
+// checks what a well-formed message may say, so that no input reaches an ASSERT of RaftLog.
+Status ValidateShape(const Message& m) {
+  if (!m.entries.empty() && m.type != MessageType::kAppend) {
+    return InvalidArgumentError(MessageTypeName(m.type), " message carries entries");
+  }
+  if (m.snapshot.has_value() != (m.type == MessageType::kSnapshot)) {
+    return InvalidArgumentError(MessageTypeName(m.type), " message ",
+                                m.snapshot ? "carries" : "lacks", " a snapshot");
+  }
+  if (m.snapshot && (m.snapshot->index == 0 || m.snapshot->term == 0 || m.snapshot->term > m.term ||
+                     m.snapshot->config.voters.empty())) {
+    return InvalidArgumentError("snapshot ", m.snapshot->index, "/", m.snapshot->term,
+                                " in a message of term ", m.term, " (or without voters)");
+  }
+  if (m.type != MessageType::kAppend) return OkStatus();
+  if (m.log_term > m.term) {
+    return InvalidArgumentError("Append of term ", m.term, " follows an entry of term ",
+                                m.log_term);
+  }
+  if (m.entries.size() > UINT64_MAX - m.index) {
+    return InvalidArgumentError("Append entries overflow the index after ", m.index);
+  }
+  uint64_t term = m.log_term;
+  for (size_t i = 0; i < m.entries.size(); ++i) {
+    const Entry& e = m.entries[i];
+    if (e.index != m.index + 1 + i) {
+      return InvalidArgumentError("Append entry ", i, " has index ", e.index, ", expected ",
+                                  m.index + 1 + i);
+    }
+    if (e.term < term || e.term > m.term || e.term == 0) {
+      return InvalidArgumentError("Append entry ", e.index, " has term ", e.term, " outside [",
+                                  term, ", ", m.term, "]");
+    }
+    term = e.term;
+  }
+  return OkStatus();
+}
+
 // Largest index acknowledged by a majority of `voters`.
 uint64_t QuorumIndex(std::vector<uint64_t> matches) {
   if (matches.empty()) return 0;
@@ -204,6 +243,7 @@ Status Raft::Step(const Message& m) {
   if (m.from == id_ || m.from == kNoNode) {
     return InvalidArgumentError("message from node ", m.from, " stepped into node ", id_);
   }
+  RETURN_IF_ERROR(ValidateShape(m));
   if (!FilterAndTerm(m)) return OkStatus();
   switch (m.type) {
     case MessageType::kPreVote:

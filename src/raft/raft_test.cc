@@ -220,6 +220,67 @@ TEST(RaftTest, MisaddressedMessageIsError) {
   EXPECT_EQ(c[2].term(), c[1].term());
 }
 
+// Messages no correct peer sends (entries out of sequence or out of term order, entries or a
+// snapshot on the wrong type) are refused with an error naming the problem and change nothing.
+TEST(RaftTest, StructurallyImpossibleMessagesAreRefused) {
+  TestCluster c = ThreeNodes();
+  const uint64_t term = c[1].term();
+  const uint64_t last = c[2].log().LastIndex();
+  const Entry a{.term = term, .index = last + 1, .data = ToBytes("a")};
+  const Entry gap{.term = term, .index = last + 3, .data = ToBytes("gap")};
+  const Entry old_term{.term = term - 1, .index = last + 2, .data = ToBytes("old")};
+  const Entry future{.term = term + 1, .index = last + 1, .data = ToBytes("future")};
+  const Message append{.type = MessageType::kAppend,
+                       .from = 1,
+                       .to = 2,
+                       .term = term,
+                       .log_term = term,
+                       .index = last,
+                       .commit = last};
+  struct Case {
+    Message message;
+    std::string error;
+  };
+  std::vector<Case> cases;
+  Message m = append;
+  m.entries = {a, gap};
+  cases.push_back({m, "has index " + std::to_string(last + 3)});
+  m.entries = {a, old_term};
+  cases.push_back({m, "has term " + std::to_string(term - 1)});
+  m.entries = {future};
+  cases.push_back({m, "has term " + std::to_string(term + 1)});
+  m.entries = {};
+  m.log_term = term + 1;
+  cases.push_back({m, "follows an entry of term"});
+  m = append;
+  m.index = UINT64_MAX;
+  m.entries = {a};
+  cases.push_back({m, "overflow"});
+  m = append;
+  m.snapshot = Snapshot{.index = last, .term = term, .config = c[1].config()};
+  cases.push_back({m, "carries a snapshot"});
+  m = {.type = MessageType::kHeartbeat, .from = 1, .to = 2, .term = term, .entries = {a}};
+  cases.push_back({m, "Heartbeat message carries entries"});
+  m = {.type = MessageType::kSnapshot, .from = 1, .to = 2, .term = term};
+  cases.push_back({m, "lacks a snapshot"});
+  m.snapshot = Snapshot{.index = last + 5, .term = term + 1, .config = c[1].config()};
+  cases.push_back({m, "in a message of term"});
+  for (const Case& k : cases) {
+    const Status s = c[2].Step(k.message);
+    ASSERT_FALSE(s.ok()) << DescribeMessage(k.message);
+    EXPECT_EQ(s.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(s.error().message.find(k.error), std::string::npos) << s.error().message;
+    EXPECT_EQ(c[2].log().LastIndex(), last);
+    EXPECT_EQ(c[2].term(), term);
+    EXPECT_FALSE(c[2].HasReady()) << DescribeMessage(k.message);
+  }
+  // The well-formed version of the first case is accepted.
+  m = append;
+  m.entries = {a};
+  ASSERT_TRUE(c[2].Step(m).ok());
+  EXPECT_EQ(c[2].log().LastIndex(), last + 1);
+}
+
 // CheckQuorum: a leader cut off from every follower steps down within an election timeout.
 TEST(RaftTest, CheckQuorumStepsDownIsolatedLeader) {
   TestCluster c = ThreeNodes();
