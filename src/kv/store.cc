@@ -118,6 +118,35 @@ MapHandle* Tx::Handle(std::string_view map_name, bool writable) {
   return it->second.get();
 }
 
+Tx::Tx(Tx&& other) noexcept
+    : store_(other.store_),
+      read_version_(other.read_version_),
+      finished_(other.finished_),
+      writes_(std::move(other.writes_)),
+      point_reads_(std::move(other.point_reads_)),
+      range_reads_(std::move(other.range_reads_)),
+      handles_(std::move(other.handles_)),
+      typed_handles_(std::move(other.typed_handles_)) {
+  AdoptHandles();
+}
+
+Tx& Tx::operator=(Tx&& other) noexcept {
+  store_ = other.store_;
+  read_version_ = other.read_version_;
+  finished_ = other.finished_;
+  writes_ = std::move(other.writes_);
+  point_reads_ = std::move(other.point_reads_);
+  range_reads_ = std::move(other.range_reads_);
+  handles_ = std::move(other.handles_);
+  typed_handles_ = std::move(other.typed_handles_);
+  AdoptHandles();
+  return *this;
+}
+
+void Tx::AdoptHandles() {
+  for (auto& [id, handle] : handles_) handle->tx_ = this;
+}
+
 MapHandle* Tx::rw(std::string_view map_name) { return Handle(map_name, true); }
 MapHandle* Tx::ro(std::string_view map_name) { return Handle(map_name, false); }
 

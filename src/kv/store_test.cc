@@ -129,6 +129,21 @@ TEST(StoreTest, CompactionBoundsHistory) {
   EXPECT_EQ(tx.ro("m")->get("k0").value_or(""), "990");
 }
 
+// Handles obtained before a transaction is moved keep working through the moved transaction.
+TEST(StoreTest, HandlesFollowAMovedTransaction) {
+  Store store;
+  Tx first = store.Begin();
+  MapHandle* handle = first.rw("m");
+  TypedHandle<std::string, uint64_t>* typed = first.rw(kBalances);
+  Tx moved = std::move(first);
+  ASSERT_TRUE(handle->put("k", "v").ok());
+  ASSERT_TRUE(typed->put("alice", 5).ok());
+  EXPECT_EQ(moved.pending_writes().WriteCount(), 2u);
+  Result<CommitResult> committed = store.Commit(moved);
+  ASSERT_TRUE(committed.ok());
+  EXPECT_EQ(committed->write_set.WriteCount(), 2u);
+}
+
 // Oversized keys and values are refused with an error that names the limit.
 TEST(StoreTest, OversizedKeyIsRefused) {
   Store store;

@@ -76,6 +76,7 @@ class MapHandle {
                                        size_t limit);
 
  private:
+  friend class Tx;
   Tx* tx_;
   std::string name_;
   bool writable_;
@@ -154,8 +155,9 @@ class TypedHandle {
 // Abort(). After it is finished, using its handles is a programming error (ASSERT).
 class Tx {
  public:
-  Tx(Tx&&) noexcept = default;
-  Tx& operator=(Tx&&) noexcept = default;
+  // Moving a Tx keeps its handles valid (they follow the transaction).
+  Tx(Tx&& other) noexcept;
+  Tx& operator=(Tx&& other) noexcept;
   Tx(const Tx&) = delete;
   Tx& operator=(const Tx&) = delete;
 
@@ -190,6 +192,7 @@ class Tx {
   };
 
   Tx(Store* store, Version read_version) : store_(store), read_version_(read_version) {}
+  void AdoptHandles();
   MapHandle* Handle(std::string_view map_name, bool writable);
   template <typename K, typename V>
   TypedHandle<K, V>* Typed(MapHandle* untyped) {
