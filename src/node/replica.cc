@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "cloister/ledger/snapshot.h"
 #include "cloister/raft/codec.h"
 
 namespace cloister::node {
@@ -88,10 +89,12 @@ Result<Payload> PayloadOfEntry(const raft::Entry& entry) {
   return payload;
 }
 
-Replica::Replica(ReplicaOptions options, Rng& rng, ledger::LedgerSecrets* secrets,
-                 crypto::PrivateKey service_key)
+Replica::Replica(ReplicaOptions options, Rng& rng, ledger::Storage* storage, Bytes ledger_id,
+                 ledger::LedgerSecrets* secrets, crypto::PrivateKey service_key)
     : options_(std::move(options)),
       raft_(options_.raft, rng),
+      storage_(storage),
+      ledger_id_(std::move(ledger_id)),
       secrets_(secrets),
       service_key_(std::move(service_key)),
       service_public_(service_key_.Public()) {}
@@ -105,16 +108,92 @@ Result<std::unique_ptr<Replica>> Replica::Found(ReplicaOptions options, Rng& rng
     return InvalidArgumentError("a founding replica needs a bootstrap configuration");
   }
   if (genesis.empty()) return InvalidArgumentError("the genesis transaction writes nothing");
-  std::unique_ptr<Replica> replica(
-      new Replica(std::move(options), rng, secrets, std::move(service_key)));
-  ASSIGN_OR_RETURN(replica->ledger_, ledger::Ledger::Create(storage, std::move(ledger_id), secrets,
+  std::unique_ptr<Replica> replica(new Replica(
+      std::move(options), rng, storage, std::move(ledger_id), secrets, std::move(service_key)));
+  ASSIGN_OR_RETURN(replica->ledger_, ledger::Ledger::Create(storage, replica->ledger_id_, secrets,
                                                             replica->options_.ledger));
   RETURN_IF_ERROR(replica->ledger_->AppendTransaction(1, 1, genesis));
   RETURN_IF_ERROR(replica->ledger_->Sync());
   RETURN_IF_ERROR(replica->store_.Apply(genesis, 1));
   replica->RecordTerm(1, 1);
   replica->committed_ = 1;
+  // Raft's base snapshot (index 1) must carry the genesis state for members that join later.
+  Result<uint64_t> base = replica->MakeSnapshot();
+  if (!base.ok()) return base.error();
   return replica;
+}
+
+Result<std::unique_ptr<Replica>> Replica::Join(ReplicaOptions options, Rng& rng,
+                                               ledger::Storage* storage, Bytes ledger_id,
+                                               ledger::LedgerSecrets* secrets,
+                                               crypto::PrivateKey service_key) {
+  if (!options.raft.bootstrap.empty()) {
+    return InvalidArgumentError("a joining replica starts with an empty configuration");
+  }
+  if (ledger_id.size() != ledger::kLedgerIdSize) {
+    return InvalidArgumentError("ledger id is ", ledger_id.size(), " bytes, expected ",
+                                ledger::kLedgerIdSize);
+  }
+  return std::unique_ptr<Replica>(new Replica(
+      std::move(options), rng, storage, std::move(ledger_id), secrets, std::move(service_key)));
+}
+
+Result<uint64_t> Replica::MakeSnapshot() {
+  if (ledger_ == nullptr) return FailedPreconditionError("no state to snapshot before joining");
+  const uint64_t index = committed_;
+  const std::optional<uint64_t> term = TermAt(index);
+  if (!term) return InternalError("no term known for committed index ", index);
+  if (index == raft_.log().snapshot().index && !raft_.log().snapshot().data.empty()) return index;
+  ledger::SnapshotSource source;
+  source.store = &store_;
+  source.index = index;
+  source.term = *term;
+  source.tree = &ledger_->tree();
+  source.ledger_id = ledger_id_;
+  ASSIGN_OR_RETURN(std::string name,
+                   ledger::WriteSnapshot(storage_, source, *secrets_, service_key_));
+  ASSIGN_OR_RETURN(Bytes bytes, storage_->Read(name));
+  RETURN_IF_ERROR(raft_.Compact(index, std::move(bytes)));
+  store_.Compact(index);
+  return index;
+}
+
+Status Replica::InstallSnapshot(const raft::Snapshot& snapshot) {
+  if (snapshot.index <= committed_) {
+    return InternalError("raft installed snapshot ", snapshot.index, " at or below commit ",
+                         committed_);
+  }
+  const std::string name = ledger::SnapshotFileName(snapshot.index);
+  ASSIGN_OR_RETURN(std::vector<std::string> names, storage_->List());
+  for (const std::string& existing : names) {
+    // A lagging member's old segments are behind (or diverged from) the snapshot: start over.
+    if (ledger::ParseSegmentFileName(existing) || existing == name) {
+      RETURN_IF_ERROR(storage_->Remove(existing));
+    }
+  }
+  RETURN_IF_ERROR(storage_->Append(name, snapshot.data));
+  RETURN_IF_ERROR(storage_->Sync(name));
+  RETURN_IF_ERROR(storage_->SyncDirectory());
+  ledger::SnapshotReadOptions read_options;
+  read_options.secrets = secrets_;
+  read_options.ledger_id = ledger_id_;
+  read_options.min_index = snapshot.index;
+  ASSIGN_OR_RETURN(ledger::Snapshot read,
+                   ledger::ReadSnapshot(storage_, name, service_public_, read_options));
+  if (read.index != snapshot.index || read.term != snapshot.term) {
+    return VerificationError("snapshot file says index ", read.index, " term ", read.term,
+                             " but raft announced index ", snapshot.index, " term ", snapshot.term);
+  }
+  ledger_.reset();
+  ASSIGN_OR_RETURN(ledger_,
+                   ledger::Ledger::CreateAfterSnapshot(storage_, ledger_id_, std::move(read.tree),
+                                                       read.term, secrets_, options_.ledger));
+  store_.Reset(read.index, std::move(read.state));
+  own_.clear();
+  term_starts_.clear();
+  term_starts_[read.index] = read.term;
+  committed_ = read.index;
+  return OkStatus();
 }
 
 void Replica::RecordTerm(uint64_t index, uint64_t term) {
@@ -122,7 +201,7 @@ void Replica::RecordTerm(uint64_t index, uint64_t term) {
 }
 
 std::optional<uint64_t> Replica::TermAt(uint64_t index) const {
-  if (index == 0 || index > ledger_->last_index()) return std::nullopt;
+  if (ledger_ == nullptr || index == 0 || index > ledger_->last_index()) return std::nullopt;
   auto it = term_starts_.upper_bound(index);
   if (it == term_starts_.begin()) return std::nullopt;
   return std::prev(it)->second;
@@ -141,6 +220,7 @@ Status Replica::DiscardFrom(uint64_t index) {
 }
 
 Status Replica::Persist(const raft::Entry& entry) {
+  if (entry.index <= ledger_->base_index()) return OkStatus();  // covered by the snapshot
   if (entry.index <= ledger_->last_index()) {
     auto own = own_.find(entry.index);
     if (own != own_.end() && own->second == entry.term) {
@@ -167,19 +247,19 @@ Status Replica::Persist(const raft::Entry& entry) {
 Result<std::vector<raft::Message>> Replica::Process() {
   while (raft_.HasReady()) {
     raft::Ready ready = raft_.TakeReady();
-    if (ready.snapshot) {
-      return UnsupportedError("installing a snapshot at index ", ready.snapshot->index,
-                              " is the join path (not available to a founding replica)");
+    if (ready.snapshot) RETURN_IF_ERROR(InstallSnapshot(*ready.snapshot));
+    if (ledger_ == nullptr && !ready.entries.empty()) {
+      return InternalError("raft sent entries from ", ready.entries.front().index,
+                           " before a snapshot to a joining replica");
     }
     for (const raft::Entry& entry : ready.entries) RETURN_IF_ERROR(Persist(entry));
-    if (options_.sync && ledger_->durable_index() < ledger_->last_index()) {
+    if (options_.sync && ledger_ != nullptr && ledger_->durable_index() < ledger_->last_index()) {
       RETURN_IF_ERROR(ledger_->Sync());
     }
     for (raft::Message& message : ready.messages) outbox_.push_back(std::move(message));
     for (const raft::Entry& entry : ready.committed_entries) {
-      if (entry.index > ledger_->last_index()) {
-        return InternalError("raft committed entry ", entry.index, " beyond ledger entry ",
-                             ledger_->last_index());
+      if (ledger_ == nullptr || entry.index > ledger_->last_index()) {
+        return InternalError("raft committed entry ", entry.index, " beyond the ledger");
       }
       committed_ = std::max(committed_, entry.index);
     }
@@ -191,7 +271,7 @@ Result<std::vector<raft::Message>> Replica::Process() {
 }
 
 Status Replica::RequireLeaderInStep() {
-  if (raft_.role() != raft::Role::kLeader) {
+  if (raft_.role() != raft::Role::kLeader || ledger_ == nullptr) {
     return UnavailableError("not the leader (leader is node ", raft_.leader(), ")");
   }
   // Raft may have appended entries of its own (a no-op, a membership change) that are not yet in

@@ -46,6 +46,22 @@ class Cluster {
     }
   }
 
+  // A new member `id` (the next free one) that joins with an empty configuration.
+  raft::NodeId AddJoiner() {
+    auto member = std::make_unique<Member>();
+    member->id = members_.size() + 1;
+    ReplicaOptions options;
+    options.raft.id = member->id;
+    options.raft.election_ticks = 10;
+    options.raft.heartbeat_ticks = 1;
+    Result<std::unique_ptr<Replica>> replica =
+        Replica::Join(options, rng_, &member->storage, ledger_id_, &secrets_, service_key_);
+    EXPECT_TRUE(replica.ok()) << replica.error().message;
+    member->replica = std::move(replica).value();
+    members_.push_back(std::move(member));
+    return members_.back()->id;
+  }
+
   Replica& operator[](raft::NodeId id) { return *members_[id - 1]->replica; }
   ledger::MemoryStorage& storage(raft::NodeId id) { return members_[id - 1]->storage; }
   const crypto::PrivateKey& service_key() const { return service_key_; }
@@ -187,6 +203,71 @@ TEST(ReplicaTest, IsolatedLeaderSuffixIsRolledBack) {
   EXPECT_EQ(CommittedValue(cluster[1], "kept"), "y");
   EXPECT_EQ(cluster[1].store().current_version(), cluster[leader].store().current_version());
   EXPECT_EQ(LedgerBytes(cluster.storage(1)), LedgerBytes(cluster.storage(leader)));
+}
+
+// A member joining with an empty configuration installs the leader's snapshot (the genesis base,
+// or a later one), catches up as a learner, is promoted, and then holds the same state and the
+// same Merkle root as the leader; its own ledger continues after the snapshot.
+TEST(ReplicaTest, JoinerInstallsSnapshotAndCatchesUp) {
+  Cluster cluster(3);
+  cluster.Elect(1);
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(cluster[1]
+                    .Execute([&](kv::Tx& tx) { return Put(tx, "early" + std::to_string(i), "e"); })
+                    .ok());
+  }
+  cluster.Settle();
+
+  // Joins against the genesis base snapshot, then the log.
+  const raft::NodeId first = cluster.AddJoiner();
+  EXPECT_FALSE(cluster[first].has_ledger());
+  ASSERT_TRUE(cluster[1].ProposeConfChange({raft::ConfChangeType::kAddLearner, first}).ok());
+  for (int i = 0; i < 3; ++i) {
+    cluster[1].Tick();
+    cluster.Settle();
+  }
+  ASSERT_TRUE(cluster[first].has_ledger());
+  EXPECT_EQ(cluster[first].ledger().base_index(), 1u);
+  EXPECT_EQ(CommittedValue(cluster[first], "early3"), "e");
+
+  // A later snapshot compacts the leader; the next joiner starts from it.
+  ASSERT_TRUE(cluster[1].Execute([](kv::Tx& tx) { return Put(tx, "secret", "s3cr3t"); }).ok());
+  ASSERT_TRUE(cluster[1].EmitSignature().ok());
+  cluster.Settle();
+  Result<uint64_t> snapshot = cluster[1].MakeSnapshot();
+  ASSERT_TRUE(snapshot.ok()) << snapshot.error().message;
+  EXPECT_GT(*snapshot, 10u);
+  const raft::NodeId second = cluster.AddJoiner();
+  ASSERT_TRUE(cluster[1].ProposeConfChange({raft::ConfChangeType::kAddLearner, second}).ok());
+  for (int i = 0; i < 3; ++i) {
+    cluster[1].Tick();
+    cluster.Settle();
+  }
+  ASSERT_TRUE(cluster[second].has_ledger());
+  EXPECT_EQ(cluster[second].ledger().base_index(), *snapshot);
+  EXPECT_EQ(CommittedValue(cluster[second], "secret"), "s3cr3t");
+
+  ASSERT_TRUE(cluster[1].ProposeConfChange({raft::ConfChangeType::kPromoteLearner, first}).ok());
+  cluster.Settle();
+  ASSERT_TRUE(cluster[1].Execute([](kv::Tx& tx) { return Put(tx, "late", "l"); }).ok());
+  ASSERT_TRUE(cluster[1].EmitSignature().ok());
+  for (int i = 0; i < 3; ++i) {
+    cluster[1].Tick();
+    cluster.Settle();
+  }
+  EXPECT_TRUE(cluster[1].raft().config().IsVoter(first));
+  for (raft::NodeId n : {first, second}) {
+    EXPECT_EQ(CommittedValue(cluster[n], "late"), "l") << n;
+    EXPECT_EQ(cluster[n].ledger().last_index(), cluster[1].ledger().last_index()) << n;
+    EXPECT_EQ(cluster[n].ledger().tree().Root(), cluster[1].ledger().tree().Root()) << n;
+    EXPECT_EQ(cluster[n].store().current_version(), cluster[1].store().current_version()) << n;
+  }
+  // The joiner's receipts for entries after its snapshot verify; earlier ones are not local.
+  const uint64_t last = cluster[second].ledger().last_index();
+  Result<Bytes> receipt = cluster[second].ledger().Receipt(last - 1);
+  ASSERT_TRUE(receipt.ok()) << receipt.error().message;
+  EXPECT_TRUE(ledger::VerifyReceipt(*receipt, cluster.service_key().Public()).ok());
+  EXPECT_EQ(cluster[second].ledger().Receipt(2).error().code, ErrorCode::kNotFound);
 }
 
 // Only the leader executes; a failing body, an empty write and the reserved raft map change

@@ -89,6 +89,21 @@ class Replica {
                                                 crypto::PrivateKey service_key,
                                                 const kv::WriteSet& genesis);
 
+  // A joining replica: raft starts with an empty configuration (options.raft.bootstrap empty)
+  // and the ledger is created when the leader's snapshot arrives (Process installs it: the
+  // snapshot is verified against the service key and ledger id, the store is reset to it and the
+  // ledger continues after it). `secrets` must cover the snapshot's index by then (the joiner
+  // receives them sealed to its attested key before the leader adds it).
+  static Result<std::unique_ptr<Replica>> Join(ReplicaOptions options, Rng& rng,
+                                               ledger::Storage* storage, Bytes ledger_id,
+                                               ledger::LedgerSecrets* secrets,
+                                               crypto::PrivateKey service_key);
+
+  // Writes a signed snapshot of the committed state into the storage (snapshot_<index>.snap),
+  // hands it to raft as the base for lagging and new members, and compacts raft's log and the
+  // store's history up to it. Returns the snapshot's index.
+  Result<uint64_t> MakeSnapshot();
+
   void Tick() { raft_.Tick(); }
   void Campaign() { raft_.Campaign(); }
   // Network input. Errors only for a message not meant for this node.
@@ -115,15 +130,19 @@ class Replica {
   [[nodiscard]] bool is_leader() const { return raft_.role() == raft::Role::kLeader; }
   [[nodiscard]] const raft::Raft& raft() const { return raft_; }
   [[nodiscard]] const kv::Store& store() const { return store_; }
+  // Requires has_ledger() (always true for a founding replica; a joiner's once its snapshot is in).
   [[nodiscard]] ledger::Ledger& ledger() { return *ledger_; }
+  [[nodiscard]] bool has_ledger() const { return ledger_ != nullptr; }
   // Entries appended since the last signature (the leader signs when this grows large).
   [[nodiscard]] uint64_t unsigned_entries() const {
-    return ledger_->last_index() - ledger_->last_signed_index();
+    return ledger_ == nullptr ? 0 : ledger_->last_index() - ledger_->last_signed_index();
   }
 
  private:
-  Replica(ReplicaOptions options, Rng& rng, ledger::LedgerSecrets* secrets,
-          crypto::PrivateKey service_key);
+  Replica(ReplicaOptions options, Rng& rng, ledger::Storage* storage, Bytes ledger_id,
+          ledger::LedgerSecrets* secrets, crypto::PrivateKey service_key);
+
+  Status InstallSnapshot(const raft::Snapshot& snapshot);
 
   Status RequireLeaderInStep();
   Status Persist(const raft::Entry& entry);
@@ -135,6 +154,8 @@ class Replica {
   ReplicaOptions options_;
   raft::Raft raft_;
   kv::Store store_;
+  ledger::Storage* storage_;
+  Bytes ledger_id_;
   std::unique_ptr<ledger::Ledger> ledger_;
   ledger::LedgerSecrets* secrets_;
   crypto::PrivateKey service_key_;
