@@ -10,8 +10,9 @@ namespace cloister::sim {
 namespace {
 
 // The planted bug is reported as a safety violation within a window of 300 seeds of the "all"
-// profile (the window's first seed and the cluster size are set per bug in CMakeLists.txt).
-TEST(BrokenVariantTest, SimulatorCatchesPlantedBug) {
+// profile (the window's first seed, the cluster size and the test's name, e.g.
+// BrokenVariantTest.CatchesCommitPreviousTerm, are set per bug in CMakeLists.txt).
+TEST(BrokenVariantTest, CLOISTER_PLANTED_TEST) {
   const uint64_t first = CLOISTER_PLANTED_FIRST_SEED;
   uint64_t caught_at = 0;
   std::string failure;
