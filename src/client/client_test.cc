@@ -1,0 +1,288 @@
+// Proves the Client sends nothing before the service is verified, seals events the service can
+// open, follows redirects only to verified nodes, bounds its retries, and fetches and verifies
+// receipts.
+#include "cloister/client/client.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <vector>
+
+#include "client_test_util.h"
+#include "cloister/crypto/aead.h"
+#include "cloister/ledger/memory_storage.h"
+#include "ledger/ledger_testing.h"
+
+namespace cloister::client {
+namespace {
+
+using testing::ExpectedPolicy;
+using testing::FakeService;
+using testing::kNow;
+using testing::ThreeNodeService;
+
+struct Recorded {
+  std::string server;
+  std::string method;
+  std::string target;
+  std::string body;
+};
+
+class FakeTransport final : public Transport {
+ public:
+  using Handler = std::function<Result<Response>(const Recorded&)>;
+  explicit FakeTransport(Handler handler) : handler_(std::move(handler)) {}
+  Result<Response> Request(const std::string& server, const std::string& method,
+                           const std::string& target, const std::string& body) override {
+    requests.push_back({server, method, target, body});
+    return handler_(requests.back());
+  }
+  std::vector<Recorded> requests;
+
+ private:
+  Handler handler_;
+};
+
+Response Json(unsigned status, std::string body) { return Response{status, {}, std::move(body)}; }
+
+ClientOptions FastOptions(int* sleeps = nullptr) {
+  ClientOptions options;
+  options.max_attempts = 5;
+  options.unix_now = [] { return kNow; };
+  options.sleep = [sleeps](std::chrono::milliseconds) {
+    if (sleeps) ++*sleeps;
+  };
+  return options;
+}
+
+// Opens an envelope the way the node does (sealed_event.h).
+std::string OpenEnvelope(const crypto::hpke::KeyPair& key, const std::string& envelope) {
+  const nlohmann::json json = nlohmann::json::parse(envelope);
+  const Bytes enc = Base64Decode(json["enc"].get<std::string>()).value();
+  const uint64_t seq = json["seq"].get<uint64_t>();
+  crypto::hpke::RecipientParams params;
+  params.info = AsBytes(kEventInfo);
+  auto context = crypto::hpke::SetupRecipient(EventSuite(), enc, key, params).value();
+  const Bytes seq_bytes = EncodeBigEndian(seq, 8);
+  const Bytes aead_key = context.Export(Concat(AsBytes("cloister/event"), seq_bytes), 16).value();
+  Result<Bytes> plain =
+      crypto::AeadOpen(crypto::AeadAlgorithm::kAes128Gcm, aead_key, Bytes(12, 0),
+                       Concat(AsBytes("cloister/event/v1"), seq_bytes),
+                       Base64Decode(json["ciphertext"].get<std::string>()).value());
+  return plain.ok() ? ToString(*plain) : "<does not open>";
+}
+
+TEST(ClientTest, NothingIsSentBeforeAttestation) {
+  // Proves Submit fails without a verified service and the transport sees no event.
+  const FakeService service = ThreeNodeService();
+  FakeTransport transport([](const Recorded&) -> Result<Response> { return Json(200, "{}"); });
+  Client client(&transport, "127.0.0.1:9001", ExpectedPolicy(), service.certificate, FastOptions());
+  Result<Submitted> submitted = client.Submit(AsBytes("secret"));
+  ASSERT_FALSE(submitted.ok());
+  EXPECT_EQ(submitted.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_TRUE(transport.requests.empty());
+}
+
+TEST(ClientTest, RefusedAttestationSendsNoEvent) {
+  // Proves a service that fails verification never receives the event.
+  FakeService service = ThreeNodeService();
+  service.nodes[1] = testing::MakeNode(2, crypto::Sha384(ToBytes("evil build")));
+  FakeTransport transport([&](const Recorded& request) -> Result<Response> {
+    if (request.target == "/node/attestation") return Json(200, service.Document());
+    return Json(200, "{}");
+  });
+  Client client(&transport, "127.0.0.1:9001", ExpectedPolicy(), service.certificate, FastOptions());
+  Result<VerifiedService> attested = client.Attest();
+  ASSERT_FALSE(attested.ok());
+  EXPECT_EQ(attested.error().code, ErrorCode::kPolicy);
+  EXPECT_FALSE(client.Submit(AsBytes("secret")).ok());
+  ASSERT_EQ(transport.requests.size(), 1u);
+  EXPECT_EQ(transport.requests[0].target, "/node/attestation");
+}
+
+TEST(ClientTest, SubmitsSealedEventsAndReadsTheTransactionId) {
+  // Proves events reach the service sealed to its key, one context for the stream, and the
+  // transaction id comes from the response header.
+  const FakeService service = ThreeNodeService();
+  std::vector<std::string> opened;
+  FakeTransport transport([&](const Recorded& request) -> Result<Response> {
+    if (request.target == "/node/attestation") return Json(200, service.Document());
+    opened.push_back(OpenEnvelope(service.hpke, request.body));
+    Response response = Json(200, R"({"ok":true})");
+    response.headers["x-ms-ccf-transaction-id"] = "2." + std::to_string(10 + opened.size());
+    return response;
+  });
+  Client client(&transport, "127.0.0.1:9001", ExpectedPolicy(), service.certificate, FastOptions());
+  ASSERT_TRUE(client.Attest().ok());
+  for (int i = 0; i < 3; ++i) {
+    Result<Submitted> submitted = client.Submit(AsBytes("event " + std::to_string(i)));
+    ASSERT_TRUE(submitted.ok()) << submitted.error().ToString();
+    EXPECT_EQ(submitted->id, (TxId{2, static_cast<uint64_t>(11 + i)}));
+    EXPECT_EQ(submitted->seq, static_cast<uint64_t>(i));
+    EXPECT_EQ(submitted->context_id, client.sealer()->context_id());
+  }
+  EXPECT_EQ(opened, (std::vector<std::string>{"event 0", "event 1", "event 2"}));
+  for (size_t i = 1; i < transport.requests.size(); ++i) {
+    EXPECT_EQ(transport.requests[i].body.find("event"), std::string::npos) << "plaintext sent";
+  }
+}
+
+TEST(ClientTest, FollowsRedirectsOnlyToVerifiedNodes) {
+  // Proves a 307 to a verified node's client address is followed and one elsewhere is refused.
+  const FakeService service = ThreeNodeService();
+  std::string location = "https://" + service.nodes[2].client_address + "/app/events";
+  FakeTransport transport([&](const Recorded& request) -> Result<Response> {
+    if (request.target == "/node/attestation") return Json(200, service.Document());
+    if (request.server != service.nodes[2].client_address) {
+      Response redirect = Json(307, "{}");
+      redirect.headers["location"] = location;
+      return redirect;
+    }
+    Response response = Json(200, "{}");
+    response.headers["x-ms-ccf-transaction-id"] = "3.4";
+    return response;
+  });
+  Client client(&transport, service.nodes[0].client_address, ExpectedPolicy(), service.certificate,
+                FastOptions());
+  ASSERT_TRUE(client.Attest().ok());
+  Result<Submitted> submitted = client.Submit(AsBytes("to the leader"));
+  ASSERT_TRUE(submitted.ok()) << submitted.error().ToString();
+  EXPECT_EQ(client.server(), service.nodes[2].client_address);
+  EXPECT_EQ(transport.requests.back().server, service.nodes[2].client_address);
+
+  Client other(&transport, service.nodes[0].client_address, ExpectedPolicy(), service.certificate,
+               FastOptions());
+  ASSERT_TRUE(other.Attest().ok());
+  location = "https://203.0.113.9:443/app/events";
+  Result<Submitted> refused = other.Submit(AsBytes("to an impostor"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kVerification);
+  EXPECT_NE(refused.error().message.find("203.0.113.9:443"), std::string::npos);
+}
+
+TEST(ClientTest, RetriesUnavailableABoundedNumberOfTimes) {
+  // Proves a 503 is retried with the same envelope, and that retries stop at max_attempts.
+  const FakeService service = ThreeNodeService();
+  int posts = 0;
+  int succeed_on = 3;
+  FakeTransport transport([&](const Recorded& request) -> Result<Response> {
+    if (request.target == "/node/attestation") return Json(200, service.Document());
+    if (++posts < succeed_on) {
+      return Json(503, R"({"error":{"code":"unavailable","message":"no leader"}})");
+    }
+    Response response = Json(200, "{}");
+    response.headers["x-ms-ccf-transaction-id"] = "1.9";
+    return response;
+  });
+  int sleeps = 0;
+  Client client(&transport, "127.0.0.1:9001", ExpectedPolicy(), service.certificate,
+                FastOptions(&sleeps));
+  ASSERT_TRUE(client.Attest().ok());
+  ASSERT_TRUE(client.Submit(AsBytes("x")).ok());
+  EXPECT_EQ(posts, 3);
+  EXPECT_EQ(sleeps, 2);
+  EXPECT_EQ(transport.requests[1].body, transport.requests[3].body);
+
+  posts = 0;
+  succeed_on = 1000;
+  Result<Submitted> failed = client.Submit(AsBytes("y"));
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(failed.error().message.find("no leader"), std::string::npos);
+  EXPECT_EQ(posts, 5);
+}
+
+TEST(ClientTest, RefusalsAreReportedWithTheNodesReason) {
+  // Proves a replay refusal (409) is returned as the node's error, without retrying.
+  const FakeService service = ThreeNodeService();
+  FakeTransport transport([&](const Recorded& request) -> Result<Response> {
+    if (request.target == "/node/attestation") return Json(200, service.Document());
+    return Json(409,
+                R"({"error":{"code":"conflict","message":"event x:0 was already submitted"}})");
+  });
+  Client client(&transport, "127.0.0.1:9001", ExpectedPolicy(), service.certificate, FastOptions());
+  ASSERT_TRUE(client.Attest().ok());
+  Result<Submitted> refused = client.Submit(AsBytes("x"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kConflict);
+  EXPECT_NE(refused.error().message.find("already submitted"), std::string::npos);
+  EXPECT_EQ(transport.requests.size(), 2u);
+}
+
+TEST(ClientTest, TxStatusParsesEveryStateAndRefusesOthers) {
+  // Proves /tx/status answers map to TxState and unknown names are errors.
+  const FakeService service = ThreeNodeService();
+  std::string answer;
+  FakeTransport transport([&](const Recorded& request) -> Result<Response> {
+    EXPECT_EQ(request.target, "/tx/status?id=4.17");
+    return Json(200, answer);
+  });
+  Client client(&transport, "127.0.0.1:9001", ExpectedPolicy(), service.certificate, FastOptions());
+  for (TxState state :
+       {TxState::kUnknown, TxState::kPending, TxState::kCommitted, TxState::kInvalid}) {
+    answer = R"({"transaction_id":"4.17","status":")" + std::string(TxStateName(state)) + "\"}";
+    EXPECT_EQ(client.TxStatusOf({4, 17}).value(), state);
+  }
+  answer = R"({"status":"Maybe"})";
+  EXPECT_FALSE(client.TxStatusOf({4, 17}).ok());
+}
+
+TEST(ClientTest, TxIdParsing) {
+  // Proves transaction ids are exactly two decimal numbers around a dot.
+  EXPECT_EQ(TxId::Parse("2.15").value(), (TxId{2, 15}));
+  EXPECT_EQ((TxId{7, 0}).ToString(), "7.0");
+  for (const char* bad :
+       {"", "2", "2.", ".3", "2.3.4", "-1.2", "a.b", "2. 3", "99999999999999999999.1"}) {
+    EXPECT_FALSE(TxId::Parse(bad).ok()) << bad;
+  }
+}
+
+TEST(ClientTest, FetchesAndVerifiesReceipts) {
+  // Proves a receipt is fetched (waiting while 409 says it is not yet signed), verified with the
+  // pinned key and bound to the transaction asked for; a changed byte or wrong id is refused.
+  ledger::MemoryStorage storage;
+  auto ledger_service = ledger::testing::NewService();
+  ledger_service->ledger = ledger::Ledger::Create(&storage, Bytes(ledger::kLedgerIdSize, 5),
+                                                  &ledger_service->secrets, {})
+                               .value();
+  ASSERT_TRUE(ledger::testing::AppendMany(*ledger_service, 20, 5).ok());
+  int not_yet = 2;
+  FakeTransport transport([&](const Recorded& request) -> Result<Response> {
+    if (not_yet-- > 0) {
+      return Json(409, R"({"error":{"code":"failed_precondition","message":"not signed"}})");
+    }
+    const size_t equals = request.target.find("id=1.");
+    const uint64_t index = std::stoull(request.target.substr(equals + 5));
+    nlohmann::json body;
+    body["receipt"] = Base64Encode(ledger_service->ledger->Receipt(index).value());
+    return Json(200, body.dump());
+  });
+  int sleeps = 0;
+  Client client(&transport, "127.0.0.1:9001", ExpectedPolicy(), ledger_service->service_cert,
+                FastOptions(&sleeps));
+  Result<Bytes> receipt = client.GetReceipt({1, 7});
+  ASSERT_TRUE(receipt.ok()) << receipt.error().ToString();
+  EXPECT_EQ(sleeps, 2);
+  Result<ledger::ReceiptClaims> claims = client.VerifyReceipt(*receipt, {1, 7});
+  ASSERT_TRUE(claims.ok()) << claims.error().ToString();
+  EXPECT_EQ(claims->header.index, 7u);
+  EXPECT_FALSE(client.VerifyReceipt(*receipt, {1, 8}).ok());
+  EXPECT_FALSE(client.VerifyReceipt(*receipt, {2, 7}).ok());
+  Bytes changed = *receipt;
+  changed[changed.size() / 2] ^= 1;
+  EXPECT_FALSE(client.VerifyReceipt(changed, {1, 7}).ok());
+}
+
+TEST(ClientTest, ErrorBodiesMapToErrorCodes) {
+  // Proves the API's error body is mapped back to the ErrorCode and message.
+  Error error =
+      ErrorFromResponse(Json(404, R"({"error":{"code":"not_found","message":"no such key 'k'"}})"));
+  EXPECT_EQ(error.code, ErrorCode::kNotFound);
+  EXPECT_NE(error.message.find("no such key 'k'"), std::string::npos);
+  EXPECT_EQ(ErrorFromResponse(Json(503, "not json")).code, ErrorCode::kUnavailable);
+  EXPECT_EQ(ErrorFromResponse(Json(409, R"({"error":{"code":"nonsense"}})")).code,
+            ErrorCode::kConflict);
+}
+
+}  // namespace
+}  // namespace cloister::client
