@@ -1,12 +1,15 @@
 // Tamper and canary tests on a ledger of more than 1,000 entries: each of 10,000 random single-bit
 // flips anywhere in the segment files is detected both by the auditor's verification (public
-// parts, pinned service key, no secret) and by the node's reader (which also decrypts), and no
-// private value is ever stored in clear while every public one is.
+// parts, pinned service key, no secret) and by the node's reader (which also decrypts); flips
+// through the node's startup path (Ledger::Open, which cuts a torn tail) are refused or cut
+// exactly at the flipped entry, never applied; and no private value is ever stored in clear while
+// every public one is.
 #include <gtest/gtest.h>
 
 #include <map>
 
 #include "cloister/base/rng.h"
+#include "cloister/ledger/ledger.h"
 #include "cloister/ledger/memory_storage.h"
 #include "cloister/ledger/reader.h"
 #include "ledger_testing.h"
@@ -92,6 +95,83 @@ TEST_F(TamperTest, EveryBitFlipIsDetected) {
   for (const auto& [code, count] : codes) {
     std::cout << "  " << ErrorCodeName(code) << ": " << count << " flips\n";
   }
+}
+
+// Where each entry of a segment starts, and how many entries of the ledger precede it.
+struct FrameStart {
+  uint64_t offset;
+  uint64_t entries_before;
+};
+std::vector<FrameStart> FrameStarts(const Bytes& segment, uint64_t entries_before) {
+  std::vector<FrameStart> starts;
+  uint64_t offset = kSegmentHeaderSize;
+  while (offset < segment.size()) {
+    const EntryView view = ParseEntry(ByteSpan(segment).subspan(offset)).value();
+    starts.push_back({offset, entries_before++});
+    offset += view.frame_size;
+  }
+  return starts;
+}
+
+// Random single-bit flips through the node's startup path, Ledger::Open (pinned key, secrets,
+// torn-tail recovery): a flip in any segment but the last, or in the last one's header, is an
+// error; a flip in a frame of the last segment is reported as a torn tail and cut exactly at the
+// start of the flipped entry, so that only the entries before it are applied.
+TEST(TamperOpenTest, FlipsThroughLedgerOpenAreNeverApplied) {
+  MemoryStorage original;
+  auto service = testing::NewService();
+  service->ledger = std::move(
+      Ledger::Create(&original, NewLedgerId(), &service->secrets, {.segment_size_bytes_max = 4096})
+          .value());
+  ASSERT_TRUE(testing::AppendMany(*service, 150, 25).ok());
+  const crypto::PublicKey key = service->service_key.Public();
+  const std::vector<std::string> names = *original.List();
+  ASSERT_GE(names.size(), 5u);
+  const std::string& last = names.back();
+  const std::vector<FrameStart> starts =
+      FrameStarts(*original.Read(last), *ParseSegmentFileName(last) - 1);
+  ASSERT_GE(starts.size(), 3u);
+  DeterministicRng rng(20261126);
+  int errors = 0;
+  int torn = 0;
+  for (int flip = 0; flip < 1000; ++flip) {
+    // Half the flips anywhere in the ledger, half in its last segment.
+    const size_t segment = flip % 2 == 0 ? rng.Uniform(names.size()) : names.size() - 1;
+    MemoryStorage storage = original;
+    Bytes& file = storage.MutableFile(names[segment]);
+    const uint64_t position = rng.Uniform(file.size());
+    file[position] ^= static_cast<uint8_t>(1u << rng.Uniform(8));
+    uint64_t applied = 0;
+    OpenReport report;
+    auto count = [&applied](const ReadEntry&) -> Status {
+      ++applied;
+      return OkStatus();
+    };
+    Result<std::unique_ptr<Ledger>> opened =
+        Ledger::Open(&storage, &service->secrets, &key, {}, count, &report);
+    const std::string where = names[segment] + " byte " + std::to_string(position);
+    if (segment + 1 < names.size() || position < kSegmentHeaderSize) {
+      ASSERT_FALSE(opened.ok()) << where << " opened";
+      ++errors;
+      continue;
+    }
+    if (!opened.ok()) {
+      ++errors;
+      continue;
+    }
+    // The flipped frame is the last one starting at or before the flipped byte.
+    const FrameStart* frame = &starts.front();
+    for (const FrameStart& start : starts) {
+      if (start.offset <= position) frame = &start;
+    }
+    ASSERT_FALSE(report.torn_reason.empty()) << where << " opened without a report";
+    EXPECT_EQ((*opened)->last_index(), frame->entries_before) << where;
+    EXPECT_EQ(applied, frame->entries_before) << where;
+    EXPECT_EQ(*storage.Size(last), frame->offset) << where;
+    ++torn;
+  }
+  std::cout << "  " << errors << " refused, " << torn << " cut as a torn tail\n";
+  EXPECT_GT(torn, 200);
 }
 
 // Private values never appear in clear in the ledger's bytes; public values all do.
