@@ -80,6 +80,7 @@ TEST(ManifestTest, EveryPlatformHasGenuineItems) {
   EXPECT_GE(count(Platform::kSevSnp), 10);
   EXPECT_GE(count(Platform::kTdx), 8);
   EXPECT_GE(count(Platform::kSgx), 3);
+  EXPECT_GE(count(Platform::kNitro), 3);
 }
 
 TEST(ManifestTest, RejectItemsAreRejected) {

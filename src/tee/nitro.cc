@@ -136,7 +136,8 @@ void FillNitroClaims(const NitroDocument& document, Claims* claims) {
   claims->platform = Platform::kNitro;
   claims->product = "Nitro";
   claims->signing_key = "AWS Nitro";
-  claims->measurement = *document.Pcr(0);
+  // ParseNitroDocument guarantees PCR0; the check keeps the compiler's null analysis honest.
+  if (const Bytes* pcr0 = document.Pcr(0); pcr0 != nullptr) claims->measurement = *pcr0;
   claims->report_data = document.user_data.value_or(Bytes{});
   // Debug-mode enclaves report PCR0, PCR1 and PCR2 as zeros: their contents are not measured.
   bool all_zero = true;
