@@ -101,6 +101,18 @@ void BM_X25519(benchmark::State& state) {
 }
 BENCHMARK(BM_X25519);
 
+// Deriving the public half of a private key (HPKE does it for every ephemeral key it makes).
+void BM_PrivateKeyPublic(benchmark::State& state) {
+  const PrivateKey key = *PrivateKey::Generate(static_cast<KeyType>(state.range(0)));
+  for (auto _ : state) benchmark::DoNotOptimize(key.Public());
+  state.SetLabel(std::string(KeyTypeName(key.type())));
+}
+BENCHMARK(BM_PrivateKeyPublic)
+    ->Arg(static_cast<int>(KeyType::kX25519))
+    ->Arg(static_cast<int>(KeyType::kEd25519))
+    ->Arg(static_cast<int>(KeyType::kP256))
+    ->Arg(static_cast<int>(KeyType::kP384));
+
 void BM_Sha256(benchmark::State& state) {
   const Bytes data = SecureRandomBytes(static_cast<size_t>(state.range(0)));
   for (auto _ : state) {

@@ -58,7 +58,10 @@ Result<KeyType> Classify(EVP_PKEY* pkey) {
 int RawNid(KeyType type) { return type == KeyType::kEd25519 ? EVP_PKEY_ED25519 : EVP_PKEY_X25519; }
 
 // Builds an EC key from an uncompressed public point and, optionally, the private scalar.
-Result<EvpPkeyPtr> EcFromData(KeyType type, ByteSpan point, const BIGNUM* private_scalar) {
+// `point_checked`: the point comes from a key OpenSSL already holds (our own), so the costly
+// full public-key check (a scalar multiplication by the group order) is skipped.
+Result<EvpPkeyPtr> EcFromData(KeyType type, ByteSpan point, const BIGNUM* private_scalar,
+                              bool point_checked = false) {
   OSSL_PARAM_BLD* builder = OSSL_PARAM_BLD_new();
   if (builder == nullptr) return internal::OpenSslError("OSSL_PARAM_BLD_new");
   const bool pushed =
@@ -79,6 +82,7 @@ Result<EvpPkeyPtr> EcFromData(KeyType type, ByteSpan point, const BIGNUM* privat
   OSSL_PARAM_free(params);
   if (!ok) return internal::OpenSslError("EC key from data").WithContext("invalid point");
   EvpPkeyPtr pkey(raw);
+  if (point_checked) return pkey;
   // Reject points that are not on the curve (invalid-curve attacks on ECDH).
   EvpPkeyCtxPtr check(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), nullptr));
   if (check == nullptr || EVP_PKEY_public_check(check.get()) != 1) {
@@ -284,6 +288,27 @@ Result<PrivateKey> PrivateKey::FromRaw(KeyType type, ByteSpan raw) {
 }
 
 PublicKey PrivateKey::Public() const {
+  // EC and 25519 keys: rebuild from the raw public value, which avoids OpenSSL 3.0's decoder
+  // framework (an SPKI round trip costs about 120-180 us; this costs a few, see bench/crypto).
+  if (IsEc(type_)) {
+    unsigned char* encoded = nullptr;
+    const size_t size = EVP_PKEY_get1_encoded_public_key(pkey_.get(), &encoded);
+    ASSERT(size > 0, "encoded public key: ", internal::DrainOpenSslErrors());
+    const Bytes point(encoded, encoded + size);
+    OPENSSL_free(encoded);
+    Result<EvpPkeyPtr> pkey = EcFromData(type_, point, nullptr, /*point_checked=*/true);
+    ASSERT(pkey.ok(), "own public point does not load: ", pkey.error().ToString());
+    return PublicKey(Share(std::move(pkey).value()), type_);
+  }
+  if (type_ != KeyType::kRsa) {
+    Bytes raw(32);
+    size_t size = raw.size();
+    ASSERT(EVP_PKEY_get_raw_public_key(pkey_.get(), raw.data(), &size) == 1 && size == 32,
+           "raw public key: ", internal::DrainOpenSslErrors());
+    Result<PublicKey> key = PublicKey::FromRaw(type_, raw);
+    ASSERT(key.ok(), "own public key does not load: ", key.error().ToString());
+    return std::move(key).value();
+  }
   unsigned char* der = nullptr;
   const int size = i2d_PUBKEY(pkey_.get(), &der);
   ASSERT(size > 0, "i2d_PUBKEY: ", internal::DrainOpenSslErrors());

@@ -250,6 +250,33 @@ TEST_P(EcdsaTest, KeySerialisationRoundTrips) {
 
 INSTANTIATE_TEST_SUITE_P(Curves, EcdsaTest, ::testing::Values(KeyType::kP256, KeyType::kP384));
 
+// Public() of a known private scalar is the published point (RFC 6979 A.2.5 and A.2.6 keys),
+// whichever way the private key was loaded.
+TEST(KeyTest, PublicOfKnownScalarsMatchesRfc6979) {
+  struct Case {
+    KeyType type;
+    std::string scalar, x, y;
+  };
+  const Case cases[] = {
+      {KeyType::kP256, "c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721",
+       "60fed4ba255a9d31c961eb74c6356d68c049b8923b61fa6ce669622e60f29fb6",
+       "7903fe1008b8bc99a41ae9e95628bc64f2f1b20c2d7e9f5177a3c294d4462299"},
+      {KeyType::kP384,
+       "6b9d3dad2e1b8c1c05b19875b6659f4de23c3b667bf297ba9aa47740787137d896d5724e4c70a825f872c9ea6"
+       "0d2edf5",
+       "ec3a4e415b4e19a4568618029f427fa5da9a8bc4ae92e02e06aae5286b300c64def8f0ea9055866064a25451"
+       "5480bc13",
+       "8015d9b72d7d57244ea8ef9ac0c621896708a59367f9dfb9f54ca84b3f1c9db1288b231c3ae0d4fe7344fd25"
+       "33264720"},
+  };
+  for (const Case& c : cases) {
+    const PrivateKey key = *PrivateKey::FromRaw(c.type, Hex(c.scalar));
+    EXPECT_EQ(ToHex(key.Public().ToRaw()), "04" + c.x + c.y) << KeyTypeName(c.type);
+    EXPECT_EQ(ToHex(PrivateKey::FromPkcs8Der(key.ToPkcs8Der())->Public().ToRaw()),
+              "04" + c.x + c.y);
+  }
+}
+
 TEST(KeyTest, DiffieHellmanP256Agrees) {
   const PrivateKey a = *PrivateKey::Generate(KeyType::kP256);
   const PrivateKey b = *PrivateKey::Generate(KeyType::kP256);

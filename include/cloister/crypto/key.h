@@ -45,6 +45,7 @@ class PublicKey {
   [[nodiscard]] EVP_PKEY* evp() const { return pkey_.get(); }
 
   friend bool operator==(const PublicKey& a, const PublicKey& b);
+  friend class PrivateKey;  // Public() builds one from its own, already valid, point
 
  private:
   PublicKey(std::shared_ptr<EVP_PKEY> pkey, KeyType type) : pkey_(std::move(pkey)), type_(type) {}
