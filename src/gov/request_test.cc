@@ -1,0 +1,218 @@
+#include "cloister/gov/request.h"
+
+#include <gtest/gtest.h>
+
+#include "cloister/crypto/cbor.h"
+#include "cloister/crypto/cose.h"
+#include "cloister/crypto/hash.h"
+#include "cloister/crypto/signature.h"
+#include "gov/gov_test_util.h"
+
+namespace cloister::gov {
+namespace {
+
+using testing::GovTest;
+using testing::kNow;
+using testing::MakeMember;
+
+class RequestTest : public GovTest {
+ protected:
+  void SetUp() override { Genesis(2); }
+
+  Result<VerifiedRequest> Verify(ByteSpan message, int64_t now = kNow) {
+    kv::Tx tx = store_.Begin();
+    Result<VerifiedRequest> verified = VerifyRequest(tx, message, VerifyRequestOptions{now});
+    tx.Abort();
+    return verified;
+  }
+};
+
+// A member's signed request verifies and yields its signer, headers, payload and digest; its
+// protected header carries the kid, type and created_at that docs/governance.md describes.
+TEST_F(RequestTest, SignedRequestVerifies) {
+  const Bytes message = Sign(members_[1], RequestType::kBallot, R"({"vote":"for"})", "ab12");
+  Result<VerifiedRequest> verified = Verify(message);
+  ASSERT_TRUE(verified.ok()) << verified.error().ToString();
+  EXPECT_EQ(verified->member_id, members_[1].id);
+  EXPECT_EQ(verified->headers.type, RequestType::kBallot);
+  EXPECT_EQ(verified->headers.proposal_id, "ab12");
+  EXPECT_EQ(verified->headers.created_at_unix_seconds, kNow);
+  EXPECT_EQ(AsString(verified->payload), R"({"vote":"for"})");
+
+  Result<crypto::cose::Sign1Message> decoded = crypto::cose::DecodeSign1(message);
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_TRUE(decoded->tagged);
+  EXPECT_EQ(decoded->Header(crypto::cose::kHeaderKid)->data(),
+            crypto::Sha256(members_[1].certificate.Der()));
+  EXPECT_EQ(decoded->Header(kHeaderType)->AsText().value(), "ballot");
+  EXPECT_EQ(verified->digest, crypto::Sha256(crypto::cose::Sig1Structure(decoded->protected_bytes,
+                                                                         {}, *decoded->payload)));
+}
+
+// Changing any byte of a signed request (header, payload or signature) makes it fail.
+TEST_F(RequestTest, TamperedRequestIsRefused) {
+  const Bytes message = Sign(members_[0], RequestType::kProposal, R"({"actions":[]})");
+  ASSERT_TRUE(Verify(message).ok());
+  size_t refused = 0;
+  for (size_t i = 0; i < message.size(); ++i) {
+    Bytes tampered = message;
+    tampered[i] ^= 0x01;
+    refused += Verify(tampered).ok() ? 0u : 1u;
+  }
+  EXPECT_EQ(refused, message.size());
+}
+
+// A request whose payload was changed (re-encoded validly) fails signature verification with a
+// verification error that names the member.
+TEST_F(RequestTest, ChangedPayloadFailsSignature) {
+  const Bytes message = Sign(members_[0], RequestType::kBallot, R"({"vote":"for"})", "ab");
+  crypto::cbor::Value value = crypto::cbor::Decode(message).value();
+  crypto::cbor::Value array = *value.TagContent().value();
+  std::vector<crypto::cbor::Value> items = array.items();
+  items[2] = crypto::cbor::Value::ByteString(ToBytes(R"({"vote":"against"})"));
+  const Bytes forged = crypto::cbor::Encode(
+      crypto::cbor::Value::Tag(18, crypto::cbor::Value::Array(std::move(items))));
+  Result<VerifiedRequest> verified = Verify(forged);
+  ASSERT_FALSE(verified.ok());
+  EXPECT_EQ(verified.error().code, ErrorCode::kVerification);
+  EXPECT_NE(verified.error().message.find(members_[0].id), std::string::npos);
+}
+
+// Someone who is not a member (a valid key and certificate, but not in the members table) is
+// refused as such.
+TEST_F(RequestTest, NonMemberIsRefused) {
+  testing::TestMember outsider = MakeMember("outsider");
+  Result<VerifiedRequest> verified = Verify(Sign(outsider, RequestType::kProposal, "{}"));
+  ASSERT_FALSE(verified.ok());
+  EXPECT_EQ(verified.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_NE(verified.error().message.find("not a member"), std::string::npos);
+}
+
+// A member's certificate with an outsider's signature (kid of a member, key of another) fails.
+TEST_F(RequestTest, SignatureByAnotherKeyIsRefused) {
+  testing::TestMember outsider = MakeMember("outsider");
+  Result<PreparedRequest> prepared = PreparedRequest::Prepare(
+      members_[0].certificate, RequestHeaders{RequestType::kProposal, kNow, ""}, ToBytes("{}"));
+  ASSERT_TRUE(prepared.ok());
+  Bytes signature = SignToBeSigned(outsider.key, prepared->ToBeSigned()).value();
+  Result<Bytes> finished = prepared->Finish(members_[0].certificate, signature);
+  ASSERT_FALSE(finished.ok());
+  EXPECT_EQ(finished.error().code, ErrorCode::kVerification);
+}
+
+// created_at outside [now - max_age, now + max_future] is refused; inside it is accepted.
+TEST_F(RequestTest, StaleOrFutureRequestIsRefused) {
+  const Bytes old_request = Sign(members_[0], RequestType::kProposal, "{}", "", kNow - 601);
+  const Bytes future_request = Sign(members_[0], RequestType::kProposal, "{}", "", kNow + 121);
+  const Bytes recent_request = Sign(members_[0], RequestType::kProposal, "{}", "", kNow - 599);
+  EXPECT_EQ(Verify(old_request).error().code, ErrorCode::kOutOfRange);
+  EXPECT_EQ(Verify(future_request).error().code, ErrorCode::kOutOfRange);
+  EXPECT_TRUE(Verify(recent_request).ok());
+}
+
+// Once recorded, the same request, and the same content signed again (ECDSA signatures differ
+// each time), are replays.
+TEST_F(RequestTest, RecordedRequestIsAReplay) {
+  const Bytes message = Sign(members_[0], RequestType::kBallot, R"({"vote":"for"})", "ab");
+  const Bytes resigned = Sign(members_[0], RequestType::kBallot, R"({"vote":"for"})", "ab");
+  ASSERT_NE(message, resigned);
+  kv::Tx tx = store_.Begin();
+  Result<VerifiedRequest> verified = VerifyRequest(tx, message, VerifyRequestOptions{kNow});
+  ASSERT_TRUE(verified.ok());
+  ASSERT_TRUE(RecordRequest(tx, *verified).ok());
+  ASSERT_TRUE(store_.Commit(tx).ok());
+  for (const Bytes& replay : {message, resigned}) {
+    Result<VerifiedRequest> again = Verify(replay);
+    ASSERT_FALSE(again.ok());
+    EXPECT_EQ(again.error().code, ErrorCode::kAlreadyExists);
+    EXPECT_NE(again.error().message.find("replay"), std::string::npos);
+  }
+}
+
+// The same content with different nonces makes distinct requests (both execute), and the
+// nonce is read back from the protected header.
+TEST_F(RequestTest, NonceDistinguishesRequests) {
+  kv::Tx tx = store_.Begin();
+  for (uint8_t nonce = 1; nonce <= 2; ++nonce) {
+    RequestHeaders headers{RequestType::kProposal, kNow, "", Bytes(16, nonce)};
+    const Bytes message =
+        SignRequest(members_[0].key, members_[0].certificate, headers, ToBytes("{}")).value();
+    Result<VerifiedRequest> verified = VerifyRequest(tx, message, VerifyRequestOptions{kNow});
+    ASSERT_TRUE(verified.ok()) << verified.error().ToString();
+    EXPECT_EQ(verified->headers.nonce, Bytes(16, nonce));
+    ASSERT_TRUE(RecordRequest(tx, *verified).ok());
+  }
+  tx.Abort();
+}
+
+// Two-step signing: the prepared request survives a file round trip, an external signer signs
+// the Sig_structure (here in DER form, as HSMs and OpenSSL produce it), and Finish assembles a
+// request that verifies.
+TEST_F(RequestTest, TwoStepSigningWithDerSignature) {
+  Result<PreparedRequest> prepared = PreparedRequest::Prepare(
+      members_[1].certificate, RequestHeaders{RequestType::kWithdrawal, kNow, "cafe"}, {});
+  ASSERT_TRUE(prepared.ok());
+  Result<PreparedRequest> reloaded = PreparedRequest::Decode(prepared->Encode());
+  ASSERT_TRUE(reloaded.ok()) << reloaded.error().ToString();
+  EXPECT_EQ(reloaded->ToBeSigned(), prepared->ToBeSigned());
+  const Bytes der = crypto::Sign(members_[1].key, crypto::HashAlgorithm::kSha256,
+                                 reloaded->ToBeSigned(), crypto::SignatureFormat::kDer)
+                        .value();
+  Result<Bytes> message = reloaded->Finish(members_[1].certificate, der);
+  ASSERT_TRUE(message.ok()) << message.error().ToString();
+  Result<VerifiedRequest> verified = Verify(*message);
+  ASSERT_TRUE(verified.ok()) << verified.error().ToString();
+  EXPECT_EQ(verified->headers.type, RequestType::kWithdrawal);
+  // Finishing with another member's certificate is refused (the kid names the first).
+  EXPECT_FALSE(reloaded->Finish(members_[0].certificate, der).ok());
+}
+
+// Ed25519 and P-384 members sign with EdDSA and ES384.
+TEST_F(RequestTest, OtherKeyTypes) {
+  for (crypto::KeyType type : {crypto::KeyType::kEd25519, crypto::KeyType::kP384}) {
+    testing::TestMember member = MakeMember("other", type);
+    kv::Tx tx = store_.Begin();
+    ASSERT_TRUE(tx.rw(kMembersMap)
+                    ->put(member.id, MakeMemberRecord(member.certificate.Pem(), {})->ToJson())
+                    .ok());
+    ASSERT_TRUE(store_.Commit(tx).ok());
+    Result<VerifiedRequest> verified = Verify(Sign(member, RequestType::kProposal, "{}"));
+    EXPECT_TRUE(verified.ok()) << verified.error().ToString();
+  }
+}
+
+// Header rules: ballots and withdrawals need a proposal id, proposals must not have one, and
+// created_at must be positive.
+TEST_F(RequestTest, HeaderRules) {
+  const crypto::Certificate& certificate = members_[0].certificate;
+  EXPECT_FALSE(PreparedRequest::Prepare(certificate, {RequestType::kBallot, kNow, ""}, {}).ok());
+  EXPECT_FALSE(
+      PreparedRequest::Prepare(certificate, {RequestType::kWithdrawal, kNow, ""}, {}).ok());
+  EXPECT_FALSE(
+      PreparedRequest::Prepare(certificate, {RequestType::kProposal, kNow, "ab"}, {}).ok());
+  EXPECT_FALSE(PreparedRequest::Prepare(certificate, {RequestType::kProposal, 0, ""}, {}).ok());
+  EXPECT_FALSE(
+      PreparedRequest::Prepare(certificate, {RequestType::kProposal, kNow, "", Bytes(33, 1)}, {})
+          .ok());
+  EXPECT_FALSE(ParseRequestType("vote").ok());
+  EXPECT_EQ(ParseRequestType("recovery_share").value(), RequestType::kRecoveryShare);
+}
+
+// A member record whose id does not match its certificate is reported as corrupt, and the
+// node's genesis form (a bare certificate PEM under a positional key) reads as a member.
+TEST_F(RequestTest, MemberRecordForms) {
+  MemberRecord record = MakeMemberRecord(members_[0].certificate.Pem(), {}).value();
+  record.id = members_[1].id;
+  EXPECT_EQ(MemberRecord::Parse(record.ToJson()).error().code, ErrorCode::kCorrupt);
+
+  testing::TestMember legacy = MakeMember("legacy");
+  kv::Tx tx = store_.Begin();
+  ASSERT_TRUE(tx.rw(kMembersMap)->put("7", legacy.certificate.Pem()).ok());
+  ASSERT_TRUE(store_.Commit(tx).ok());
+  Result<VerifiedRequest> verified = Verify(Sign(legacy, RequestType::kProposal, "{}"));
+  ASSERT_TRUE(verified.ok()) << verified.error().ToString();
+  EXPECT_EQ(verified->member_id, legacy.id);
+}
+
+}  // namespace
+}  // namespace cloister::gov
