@@ -137,6 +137,17 @@ Status ReadNode(TableReader& r, const std::filesystem::path& base, NodeSettings*
   RETURN_IF_ERROR(r.Unsigned("max_frame_bytes", &node->max_frame_bytes, 64 * 1024, 1u << 30));
   RETURN_IF_ERROR(
       r.Unsigned("retire_unreachable_after_s", &node->retire_unreachable_after_s, 1, 86400 * 30));
+  std::string measurement;
+  RETURN_IF_ERROR(r.String("virtual_measurement", &measurement));
+  if (!measurement.empty()) {
+    Result<Bytes> bytes = FromHex(measurement);
+    if (!bytes.ok() || bytes->size() != 48) {
+      return InvalidArgumentError("[node] virtual_measurement must be 96 hex digits (48 bytes)");
+    }
+    node->virtual_measurement = std::move(bytes).value();
+  }
+  RETURN_IF_ERROR(r.Bool("virtual_debug", &node->virtual_debug));
+  RETURN_IF_ERROR(r.Path("ready_file", base, &node->ready_file));
   return r.NoUnknownKeys();
 }
 
@@ -309,6 +320,9 @@ Status ValidateNodeConfig(const NodeConfig& config) {
   }
   if (config.join && config.join->service_certificate.empty()) {
     return InvalidArgumentError("[join] service_certificate is required");
+  }
+  if (config.join && (config.join->target.host.empty() || config.join->target.port == 0)) {
+    return InvalidArgumentError("[join] target is required (host:port of a node's client API)");
   }
   return OkStatus();
 }

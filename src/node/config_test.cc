@@ -19,6 +19,9 @@ platform = "virtual"
 log_level = "debug"
 max_request_body_bytes = 65536
 retire_unreachable_after_s = 30
+virtual_measurement = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f"
+virtual_debug = true
+ready_file = "n0.ready.json"
 
 [raft]
 tick_ms = 20
@@ -53,6 +56,10 @@ TEST(NodeConfigTest, ParsesEveryKey) {
   EXPECT_EQ(config->node.platform, "virtual");
   EXPECT_EQ(config->node.max_request_body_bytes, 65536u);
   EXPECT_EQ(config->node.retire_unreachable_after_s, 30u);
+  ASSERT_EQ(config->node.virtual_measurement.size(), 48u);
+  EXPECT_EQ(config->node.virtual_measurement[47], 0x2f);
+  EXPECT_TRUE(config->node.virtual_debug);
+  EXPECT_EQ(config->node.ready_file, "/etc/cloister/n0.ready.json");
   EXPECT_EQ(config->raft.tick_ms, 20u);
   EXPECT_EQ(config->raft.election_ticks, 15u);
   EXPECT_EQ(config->raft.heartbeat_ticks, 3u);
@@ -76,6 +83,9 @@ TEST(NodeConfigTest, DefaultsAndJoin) {
       "join.toml", "/w");
   ASSERT_TRUE(config.ok()) << config.error().message;
   EXPECT_TRUE(config->ledger.fsync);
+  EXPECT_TRUE(config->node.virtual_measurement.empty());
+  EXPECT_FALSE(config->node.virtual_debug);
+  EXPECT_TRUE(config->node.ready_file.empty());
   EXPECT_EQ(config->raft.tick_ms, RaftSettings{}.tick_ms);
   ASSERT_TRUE(config->join.has_value());
   EXPECT_EQ(config->join->target.ToString(), "10.0.0.1:7001");
@@ -103,6 +113,8 @@ TEST(NodeConfigTest, RefusesBadFiles) {
       {"[genesis]\nmember_certificates = [1]\n", "member_certificates[0] must be a string"},
       {"[node\n", "c.toml:1"},
       {"node = 3\n", "'node' must be a table"},
+      {"[node]\nvirtual_measurement = \"abcd\"\n", "virtual_measurement must be 96 hex"},
+      {"[node]\nvirtual_debug = \"yes\"\n", "[node] virtual_debug must be true or false"},
   };
   for (const BadCase& c : cases) {
     Result<NodeConfig> config = ParseNodeConfig(c.text, "c.toml", "/");
@@ -131,6 +143,7 @@ TEST(NodeConfigTest, ValidationRefusesInconsistentSettings) {
       "recovery_threshold = 2\n",
       "exceeds the 1 members");
   check("[node]\ndata_dir = \"d\"\n[join]\ntarget = \"h:1\"\n", "service_certificate is required");
+  check("[node]\ndata_dir = \"d\"\n[join]\nservice_certificate = \"s\"\n", "target is required");
   check(
       "[node]\ndata_dir = \"d\"\n[join]\ntarget = \"h:1\"\nservice_certificate = \"s\"\n"
       "[genesis]\npolicy = \"p\"\nmember_certificates = [\"a\"]\n",

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "cloister/base/bytes.h"
 #include "cloister/base/result.h"
 
 namespace cloister::node {
@@ -58,6 +59,12 @@ struct NodeSettings {
   uint64_t max_frame_bytes = 64u << 20;
   // A trusted node unreachable this long is proposed for removal (a restart is a new node).
   uint32_t retire_unreachable_after_s = 120;
+  // Platform `virtual` only: the measurement to report (48 bytes; empty = SHA-384 of the
+  // executable) and whether to report a debug TEE. Tests use them to play a wrong enclave.
+  Bytes virtual_measurement;
+  bool virtual_debug = false;
+  // Written atomically once the node serves as a member (node id, pid, bound addresses).
+  std::filesystem::path ready_file;
 };
 
 // Only for `cloisterd start`: what the genesis transaction records.
