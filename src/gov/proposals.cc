@@ -103,7 +103,7 @@ Result<Outcome> Tally(kv::Tx& tx, ProposalRecord& proposal, RequestType type) {
     RETURN_IF_ERROR(RunActions(tx, proposal));
     proposal.state = ProposalState::kAccepted;
   } else if (proposal.state == ProposalState::kOpen &&
-             outcome.votes_against > active.size() - outcome.threshold) {
+             outcome.votes_against + outcome.threshold > active.size()) {
     proposal.state = ProposalState::kRejected;
   }
   outcome.state = proposal.state;
