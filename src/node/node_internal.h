@@ -1,0 +1,188 @@
+// Internal state of a Node shared by node.cc (loop, channels, consensus driving), node_api.cc
+// (client API) and node_bootstrap.cc (genesis and join). Not a public header.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cloister/crypto/hpke.h"
+#include "cloister/crypto/key.h"
+#include "cloister/crypto/random.h"
+#include "cloister/crypto/x509.h"
+#include "cloister/ledger/secrets.h"
+#include "cloister/node/channel.h"
+#include "cloister/node/http_server.h"
+#include "cloister/node/https_client.h"
+#include "cloister/node/node.h"
+#include "cloister/node/posix_storage.h"
+#include "cloister/node/replica.h"
+#include "cloister/node/sealed_event.h"
+#include "cloister/node/service_state.h"
+#include "cloister/tee/policy.h"
+
+namespace cloister::node {
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+struct Waiter {
+  TxId id;
+  std::function<void(TxStatus)> done;
+  SteadyTime deadline;
+};
+
+struct Peer {
+  uint64_t id = 0;
+  std::string spki_hex;
+  HostPort node_address;
+  HostPort client_address;
+  std::shared_ptr<Channel> channel;
+  bool connecting = false;
+  SteadyTime last_failure{};
+  std::vector<Bytes> pending;
+};
+
+struct Counters {
+  uint64_t events_committed = 0;
+  uint64_t events_refused_replay = 0;
+  uint64_t events_refused_invalid = 0;
+  uint64_t events_refused_app = 0;
+  uint64_t joins_admitted = 0;
+  uint64_t joins_refused = 0;
+  uint64_t raft_messages_sent = 0;
+  uint64_t raft_messages_received = 0;
+  uint64_t raft_messages_dropped = 0;
+  uint64_t signatures = 0;
+};
+
+struct Node::Impl {
+  explicit Impl(boost::asio::io_context& context)
+      : io(context), node_acceptor(context), tick_timer(context) {}
+
+  // node.cc
+  Status BindNodeListener();
+  void StartLoop();
+  void Stop();
+  void Fail(const Error& error);
+  void SchedulePump();
+  void Pump();
+  void OnTick();
+  void MaybeSign(bool force_check);
+  void MaybePromote();
+  void MaybeSnapshot();
+  void RefreshTrust();
+  // Trusts exactly `nodes` (minus retired ones) as peers and channel partners.
+  void ApplyNodes(const std::vector<NodeInfo>& nodes);
+  void MaybeAddLearners();
+  void MaybeRetire();
+  Status SetNodeStatus(NodeInfo info, std::string_view status);
+  void MaybeWriteReadyFile();
+  void CheckWaiters();
+  void Send(const raft::Message& message);
+  void Connect(uint64_t peer_id);
+  void AcceptNext();
+  void StartChannel(const std::shared_ptr<Channel>& channel, TlsRole role,
+                    std::optional<uint64_t> expected_peer);
+  void OnFrame(const std::shared_ptr<uint64_t>& sender, Bytes payload);
+  [[nodiscard]] Status VerifyPeer(const crypto::Certificate& peer) const;
+  Status MakeTlsContexts();
+  Status EndorseApiCertificate();
+  ReplicaOptions MakeReplicaOptions(uint64_t id, raft::Configuration bootstrap) const;
+  void Wait(TxId id, std::function<void(TxStatus)> done);
+
+  // node_api.cc
+  void AddRoutes();
+  Status ListenApi();
+  std::optional<HttpResponse> RedirectToLeader(const HttpRequest& request) const;
+  void HandleEvent(const HttpRequest& request, const HttpRespond& respond);
+  void HandleAttestation(const HttpRequest& request, const HttpRespond& respond);
+  void HandleAppRead(const HttpRequest& request, const HttpRespond& respond);
+  void HandleTxStatus(const HttpRequest& request, const HttpRespond& respond);
+  void HandleReceipt(const HttpRequest& request, const HttpRespond& respond);
+  void HandleMetrics(const HttpRequest& request, const HttpRespond& respond);
+  void HandleState(const HttpRequest& request, const HttpRespond& respond);
+  void HandleChallenge(const HttpRequest& request, const HttpRespond& respond);
+  void HandleJoin(const HttpRequest& request, const HttpRespond& respond);
+  // Consumes the request's challenge and verifies the joiner's evidence against the policy of
+  // the committed state; the record returned has status learner and no id yet.
+  Result<NodeInfo> AdmitJoiner(const HttpRequest& request, Bytes* challenge);
+
+  // node_bootstrap.cc
+  Status CreateIdentity();
+  Status Genesis();
+  Status JoinNetwork();
+  Result<std::string> SealSecretsFor(const crypto::PublicKey& joiner, ByteSpan challenge) const;
+  Status OpenSecrets(const nlohmann::json& sealed, ByteSpan challenge);
+  // This node's record, with fresh evidence bound to its identity key and `context`.
+  Result<NodeInfo> AttestSelf(uint64_t id, ByteSpan context);
+  [[nodiscard]] Result<std::unique_ptr<HttpsClient>> ServiceClient() const;
+
+  boost::asio::io_context& io;
+  NodeConfig config;
+  std::unique_ptr<tee::Attester> attester;
+  Application* app = nullptr;
+  crypto::SecureRng rng;
+
+  uint64_t self_id = 0;
+  std::optional<crypto::PrivateKey> identity_key;
+  std::optional<crypto::Certificate> identity_certificate;
+  std::optional<crypto::PrivateKey> service_key;
+  std::optional<crypto::Certificate> service_certificate;
+  std::optional<crypto::hpke::KeyPair> hpke_key;
+  std::unique_ptr<EventOpener> opener;
+  Bytes ledger_id;
+  ledger::LedgerSecrets secrets;
+  std::unique_ptr<PosixStorage> storage;
+  std::unique_ptr<Replica> replica;
+
+  std::unique_ptr<boost::asio::ssl::context> channel_server_context;
+  std::unique_ptr<boost::asio::ssl::context> channel_client_context;
+  std::unique_ptr<boost::asio::ssl::context> api_context;
+  HttpRouter router;
+  std::unique_ptr<HttpServer> api;
+  uint16_t api_port = 0;
+  uint16_t channel_port = 0;
+  boost::asio::ip::tcp::acceptor node_acceptor;
+  boost::asio::steady_timer tick_timer;
+
+  std::map<std::string, uint64_t> trusted;  // SPKI DER hex -> node id
+  std::map<uint64_t, Peer> peers;
+  std::vector<std::weak_ptr<Channel>> inbound;
+  std::vector<Waiter> waiters;
+  std::map<std::string, SteadyTime> challenges;  // hex -> expiry
+  std::map<uint64_t, SteadyTime> promote_attempts;
+  std::map<uint64_t, SteadyTime> add_attempts;
+  std::map<uint64_t, SteadyTime> last_heard;  // peer id -> last raft message received
+  bool ready_written = false;
+  std::string advertised_node;    // host:port peers use for this node's channel
+  std::string advertised_client;  // host:port clients use for this node's API
+  bool pump_scheduled = false;
+  bool stopped = false;
+  std::optional<Error> failure;
+  SteadyTime last_signature{};
+  Counters counters;
+};
+
+// Unix seconds now (certificates, attestation freshness).
+int64_t UnixNow();
+
+// Verifies a node record's evidence now and evaluates it against `policy` with report_data
+// bound to the record's certificate key and attestation context. Refusals are kPolicy errors
+// whose message lists every reason.
+Result<tee::Claims> VerifyNodeEvidence(const NodeInfo& info, const tee::Policy& policy);
+
+// Writes `contents` to `path` through a temporary file and a rename.
+Status WriteFileAtomically(const std::filesystem::path& path, std::string_view contents);
+
+}  // namespace cloister::node

@@ -1,0 +1,340 @@
+// Proves the node runtime end to end inside one process: a genesis node serves its attestation,
+// opens sealed events, answers after commit with the transaction id, refuses replays and forged
+// events, issues receipts that verify offline, exports metrics; a second node joins with fresh
+// evidence bound to its key and a challenge, is promoted and replicates; joins with a wrong
+// measurement, a debug TEE, a replayed challenge or evidence bound to another key are refused and
+// change nothing.
+#include "cloister/node/node.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/post.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "cloister/crypto/aead.h"
+#include "cloister/crypto/hash.h"
+#include "cloister/crypto/hpke.h"
+#include "cloister/ledger/receipt.h"
+#include "cloister/node/https_client.h"
+#include "cloister/node/sealed_event.h"
+#include "cloister/node/service_state.h"
+#include "cloister/node/tls.h"
+#include "cloister/tee/policy.h"
+#include "cloister/tee/virtual_tee.h"
+
+namespace cloister::node {
+namespace {
+
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+
+int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
+
+const Bytes kGoodMeasurement(48, 0x11);
+const Bytes kBadMeasurement(48, 0x22);
+
+// Stores each event under "last" in a private map and echoes it.
+class EchoApp final : public Application {
+ public:
+  Result<std::string> Execute(kv::Tx& tx, ByteSpan event) override {
+    if (AsString(event) == "refuse") return InvalidArgumentError("event refused by the app");
+    RETURN_IF_ERROR(tx.rw("test.events")->put("last", AsString(event)));
+    return json({{"echo", ToString(event)}}).dump();
+  }
+  Result<HttpResponse> Read(kv::Tx& tx, const HttpRequest&) override {
+    return HttpResponse::Json(
+        200, json({{"last", tx.ro("test.events")->get("last").value_or("")}}).dump());
+  }
+};
+
+// One node running on its own io_context thread.
+struct RunningNode {
+  boost::asio::io_context io;
+  std::unique_ptr<Node> node;
+  std::thread thread;
+
+  ~RunningNode() {
+    if (thread.joinable()) {
+      boost::asio::post(io, [this] {
+        node->Stop();
+        io.stop();
+      });
+      thread.join();
+    }
+  }
+};
+
+// Seals `plaintext` as event `seq` of the stream set up by `context` (docs/api.md).
+std::string SealEvent(const crypto::hpke::SenderContext& context, uint64_t seq,
+                      std::string_view plaintext) {
+  Result<Bytes> key = context.Export(EventExporterContext(seq), 16);
+  EXPECT_TRUE(key.ok());
+  Result<Bytes> ciphertext = crypto::AeadSeal(crypto::AeadAlgorithm::kAes128Gcm, *key, Bytes(12, 0),
+                                              EventAad(seq, {}), AsBytes(plaintext));
+  EXPECT_TRUE(ciphertext.ok());
+  json envelope;
+  envelope["enc"] = Base64Encode(context.enc());
+  envelope["seq"] = seq;
+  envelope["ciphertext"] = Base64Encode(*ciphertext);
+  return envelope.dump();
+}
+
+class NodeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("cloister_node_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    tee::Policy policy = tee::Policy::Development();
+    for (tee::PlatformRule& rule : policy.platforms) {
+      if (rule.platform == tee::Platform::kVirtual) rule.measurements = {kGoodMeasurement};
+    }
+    Write(dir_ / "policy.json", policy.ToJson());
+    crypto::PrivateKey member = *crypto::PrivateKey::Generate(crypto::KeyType::kP256);
+    Write(dir_ / "member.pem", SelfSignedIdentity(member, "member0", Now() - 60, 86400)->Pem());
+  }
+  void TearDown() override {
+    nodes_.clear();
+    fs::remove_all(dir_);
+  }
+
+  static void Write(const fs::path& path, const std::string& text) { std::ofstream(path) << text; }
+
+  NodeConfig BaseConfig(const std::string& name) const {
+    NodeConfig config;
+    config.node.name = name;
+    config.node.data_dir = dir_ / name;
+    config.node.platform = "virtual";
+    config.raft.tick_ms = 10;
+    config.raft.election_ticks = 5;
+    config.raft.heartbeat_ticks = 1;
+    config.ledger.fsync = false;
+    config.ledger.signature_interval_ms = 30;
+    return config;
+  }
+
+  Result<RunningNode*> StartNode(NodeConfig config, Bytes measurement, bool debug = false) {
+    auto running = std::make_unique<RunningNode>();
+    NodeOptions options;
+    options.config = std::move(config);
+    options.attester = std::make_unique<tee::VirtualAttester>(measurement, Bytes(32, 0), debug);
+    options.app = &app_;
+    ASSIGN_OR_RETURN(running->node, Node::Start(running->io, std::move(options)));
+    running->thread = std::thread([raw = running.get()] { raw->io.run(); });
+    nodes_.push_back(std::move(running));
+    return nodes_.back().get();
+  }
+
+  Result<RunningNode*> StartGenesis() {
+    NodeConfig config = BaseConfig("n1");
+    config.genesis.emplace();
+    config.genesis->member_certificates = {dir_ / "member.pem"};
+    config.genesis->policy = dir_ / "policy.json";
+    config.genesis->service_certificate_out = dir_ / "service.pem";
+    ASSIGN_OR_RETURN(RunningNode * node, StartNode(std::move(config), kGoodMeasurement));
+    std::ifstream in(dir_ / "service.pem");
+    std::stringstream pem;
+    pem << in.rdbuf();
+    ASSIGN_OR_RETURN(crypto::Certificate certificate, crypto::Certificate::FromPem(pem.str()));
+    service_certificate_ = certificate;
+    ASSIGN_OR_RETURN(client_, HttpsClient::Create(SignedBy(certificate)));
+    return node;
+  }
+
+  NodeConfig JoinConfig(const std::string& name, const RunningNode& target) const {
+    NodeConfig config = BaseConfig(name);
+    config.join.emplace();
+    config.join->target = HostPort{"127.0.0.1", target.node->client_port()};
+    config.join->service_certificate = dir_ / "service.pem";
+    return config;
+  }
+
+  HttpsResult Call(const RunningNode& node, const std::string& method, const std::string& target,
+                   const std::string& body = "") {
+    Result<HttpsResult> result =
+        client_->Request(HostPort{"127.0.0.1", node.node->client_port()}, method, target, body);
+    EXPECT_TRUE(result.ok()) << result.error().message;
+    return result.ok() ? *result : HttpsResult{};
+  }
+
+  // Polls `done` every 20 ms for up to `seconds`.
+  static bool Eventually(const std::function<bool()>& done, int seconds = 20) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (done()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return done();
+  }
+
+  json Attestation(const RunningNode& node) {
+    HttpsResult result = Call(node, "GET", "/node/attestation");
+    EXPECT_EQ(result.status, 200u) << result.body;
+    return json::parse(result.body, nullptr, false);
+  }
+
+  crypto::hpke::SenderContext EventStream(const RunningNode& node) {
+    const json attestation = Attestation(node);
+    Bytes raw = *Base64Decode(attestation["hpke_public_key"].get<std::string>());
+    crypto::PublicKey key = *crypto::hpke::DeserializePublicKey(EventSuite().kem, raw);
+    crypto::hpke::SenderParams params;
+    params.info = AsBytes(kEventHpkeInfo);
+    return *crypto::hpke::SetupSender(EventSuite(), key, params);
+  }
+
+  fs::path dir_;
+  EchoApp app_;
+  std::vector<std::unique_ptr<RunningNode>> nodes_;
+  std::optional<crypto::Certificate> service_certificate_;
+  std::unique_ptr<HttpsClient> client_;
+};
+
+// A genesis node: attestation verifies offline, a sealed event commits and is readable, status
+// and receipt agree, replays and forgeries are refused, metrics count them.
+TEST_F(NodeTest, GenesisServesSealedEventsReceiptsAndMetrics) {
+  Result<RunningNode*> started = StartGenesis();
+  ASSERT_TRUE(started.ok()) << started.error().message;
+  RunningNode& n1 = **started;
+  ASSERT_TRUE(Eventually([&] { return Call(n1, "GET", "/readyz").status == 200; }));
+  EXPECT_EQ(Call(n1, "GET", "/livez").status, 200u);
+
+  const json attestation = Attestation(n1);
+  EXPECT_EQ(attestation["service_certificate"], service_certificate_->Pem());
+  ASSERT_EQ(attestation["nodes"].size(), 1u);
+  Result<NodeInfo> info = NodeInfo::FromJson(attestation["nodes"][0].dump());
+  ASSERT_TRUE(info.ok()) << info.error().message;
+  EXPECT_EQ(info->attestation_context,
+            GenesisAttestationContext(*FromHex(attestation["ledger_id"].get<std::string>())));
+  Result<tee::Claims> claims = tee::VerifyEvidence(info->evidence, {.at_unix_seconds = Now()});
+  ASSERT_TRUE(claims.ok()) << claims.error().message;
+  const crypto::PublicKey node_key =
+      *crypto::Certificate::FromPem(info->certificate_pem)->SubjectPublicKey();
+  ASSERT_GE(claims->report_data.size(), 32u);
+  EXPECT_EQ(Bytes(claims->report_data.begin(), claims->report_data.begin() + 32),
+            AttestationReportData(node_key, info->attestation_context));
+  EXPECT_EQ(claims->measurement, kGoodMeasurement);
+
+  crypto::hpke::SenderContext stream = EventStream(n1);
+  const std::string sealed = SealEvent(stream, 7, "hello canary");
+  HttpsResult posted = Call(n1, "POST", "/app/events", sealed);
+  ASSERT_EQ(posted.status, 200u) << posted.body;
+  const std::optional<std::string> tx_header = posted.Header("x-ms-ccf-transaction-id");
+  ASSERT_TRUE(tx_header.has_value());
+  const json answer = json::parse(posted.body);
+  EXPECT_EQ(answer["transaction_id"], *tx_header);
+  EXPECT_EQ(answer["seq"], 7);
+  EXPECT_EQ(answer["result"]["echo"], "hello canary");
+  EXPECT_EQ(json::parse(Call(n1, "GET", "/app/read").body)["last"], "hello canary");
+  EXPECT_EQ(json::parse(Call(n1, "GET", "/tx/status?id=" + *tx_header).body)["status"],
+            "Committed");
+
+  HttpsResult receipt;
+  ASSERT_TRUE(Eventually([&] {
+    receipt = Call(n1, "GET", "/receipt?id=" + *tx_header);
+    return receipt.status == 200;
+  })) << receipt.body;
+  Bytes cose = *Base64Decode(json::parse(receipt.body)["receipt"].get<std::string>());
+  Result<ledger::ReceiptClaims> verified =
+      ledger::VerifyReceipt(cose, *service_certificate_->SubjectPublicKey());
+  EXPECT_TRUE(verified.ok()) << verified.error().message;
+
+  // The same sealed bytes again: a replay, refused, and the state is unchanged.
+  HttpsResult replay = Call(n1, "POST", "/app/events", sealed);
+  EXPECT_EQ(replay.status, 409u) << replay.body;
+  EXPECT_NE(replay.body.find("replay"), std::string::npos);
+  // A flipped ciphertext bit does not authenticate; an app refusal is reported.
+  json forged = json::parse(SealEvent(stream, 8, "forged"));
+  Bytes bytes = *Base64Decode(forged["ciphertext"].get<std::string>());
+  bytes[0] ^= 1;
+  forged["ciphertext"] = Base64Encode(bytes);
+  EXPECT_EQ(Call(n1, "POST", "/app/events", forged.dump()).status, 400u);
+  EXPECT_EQ(Call(n1, "POST", "/app/events", SealEvent(stream, 9, "refuse")).status, 400u);
+  EXPECT_EQ(Call(n1, "POST", "/app/events", "{\"enc\":1}").status, 400u);
+  EXPECT_EQ(json::parse(Call(n1, "GET", "/app/read").body)["last"], "hello canary");
+  EXPECT_EQ(json::parse(Call(n1, "GET", "/tx/status?id=9.999").body)["status"], "Unknown");
+
+  const std::string metrics = Call(n1, "GET", "/metrics").body;
+  EXPECT_NE(metrics.find("cloister_events_committed_total 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("cloister_events_refused_total{reason=\"replay\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(metrics.find("cloister_events_refused_total{reason=\"invalid\"} 2\n"),
+            std::string::npos);
+  EXPECT_NE(metrics.find("cloister_raft_is_leader 1\n"), std::string::npos);
+  EXPECT_EQ(metrics.find("canary"), std::string::npos);
+}
+
+// A second node joins, is promoted to voter and serves the replicated state; bad joiners are
+// refused with their reasons and the membership does not change.
+TEST_F(NodeTest, JoinAdmitsAttestedNodeAndRefusesBadOnes) {
+  Result<RunningNode*> started = StartGenesis();
+  ASSERT_TRUE(started.ok()) << started.error().message;
+  RunningNode& n1 = **started;
+  ASSERT_TRUE(Eventually([&] { return Call(n1, "GET", "/readyz").status == 200; }));
+
+  Result<RunningNode*> bad = StartNode(JoinConfig("bad", n1), kBadMeasurement);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, ErrorCode::kPolicy);
+  EXPECT_NE(bad.error().message.find("measurement"), std::string::npos) << bad.error().message;
+  Result<RunningNode*> debug = StartNode(JoinConfig("debug", n1), kGoodMeasurement, true);
+  ASSERT_FALSE(debug.ok());
+  EXPECT_NE(debug.error().message.find("debug"), std::string::npos) << debug.error().message;
+
+  // A challenge is single-use: once spent (here by a request bound to another key), a valid
+  // request with it is refused.
+  const json challenge = json::parse(Call(n1, "POST", "/node/join/challenge", "{}").body);
+  const Bytes nonce = *Base64Decode(challenge["challenge"].get<std::string>());
+  crypto::PrivateKey key = *crypto::PrivateKey::Generate(crypto::KeyType::kP256);
+  crypto::PrivateKey other = *crypto::PrivateKey::Generate(crypto::KeyType::kP256);
+  tee::VirtualAttester attester(kGoodMeasurement);
+  auto join_body = [&](const crypto::PrivateKey& bound_key) {
+    json request;
+    request["challenge"] = Base64Encode(nonce);
+    request["certificate"] = SelfSignedIdentity(key, "fake", Now() - 60, 3600)->Pem();
+    request["node_address"] = "127.0.0.1:1";
+    request["client_address"] = "127.0.0.1:2";
+    Bytes report_data = AttestationReportData(bound_key.Public(), nonce);
+    request["evidence"] = json::parse(EvidenceToJson(*attester.Attest(report_data)));
+    return request.dump();
+  };
+  HttpsResult wrong_key = Call(n1, "POST", "/node/join", join_body(other));
+  EXPECT_EQ(wrong_key.status, 403u);
+  EXPECT_NE(wrong_key.body.find("report_data"), std::string::npos) << wrong_key.body;
+  HttpsResult replayed = Call(n1, "POST", "/node/join", join_body(key));
+  EXPECT_EQ(replayed.status, 403u);
+  EXPECT_NE(replayed.body.find("already used"), std::string::npos) << replayed.body;
+  EXPECT_EQ(Attestation(n1)["nodes"].size(), 1u);
+
+  Result<RunningNode*> joined = StartNode(JoinConfig("n2", n1), kGoodMeasurement);
+  ASSERT_TRUE(joined.ok()) << joined.error().message;
+  RunningNode& n2 = **joined;
+  EXPECT_EQ(n2.node->id(), 2u);
+  ASSERT_TRUE(Eventually([&] {
+    const json nodes = Attestation(n1)["nodes"];
+    return nodes.size() == 2 && nodes[1]["raft_role"] == "voter" && nodes[1]["status"] == "trusted";
+  }));
+  crypto::hpke::SenderContext stream = EventStream(n2);
+  HttpsResult posted = Call(n1, "POST", "/app/events", SealEvent(stream, 0, "replicated"));
+  ASSERT_EQ(posted.status, 200u) << posted.body;
+  ASSERT_TRUE(Eventually(
+      [&] { return json::parse(Call(n2, "GET", "/app/read").body)["last"] == "replicated"; }));
+  // A write sent to the follower is redirected to the leader.
+  HttpsResult redirected = Call(n2, "POST", "/app/events", SealEvent(stream, 1, "via n2"));
+  EXPECT_EQ(redirected.status, 307u);
+  EXPECT_NE(redirected.Header("location").value_or("").find(std::to_string(n1.node->client_port())),
+            std::string::npos);
+  const std::string metrics = Call(n1, "GET", "/metrics").body;
+  EXPECT_NE(metrics.find("cloister_joins_total{result=\"admitted\"} 1\n"), std::string::npos);
+  EXPECT_NE(metrics.find("cloister_joins_total{result=\"refused\"} 4\n"), std::string::npos)
+      << metrics;
+}
+
+}  // namespace
+}  // namespace cloister::node
