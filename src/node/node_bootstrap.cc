@@ -4,9 +4,11 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "cloister/crypto/hash.h"
 #include "cloister/node/https_client.h"
@@ -21,6 +23,10 @@ namespace {
 
 constexpr int64_t kIdentityLifetimeSeconds = 2 * 365 * 86400;
 constexpr int kMaxRedirects = 3;
+// A joiner asks for its challenge again while the service has no leader yet (a network still
+// being founded, an election) or cannot be reached, for at most this long.
+constexpr std::chrono::seconds kJoinRetryWindow{30};
+constexpr std::chrono::milliseconds kJoinRetryInterval{250};
 
 Result<std::string> ReadSmallFile(const std::filesystem::path& path) {
   std::error_code error;
@@ -300,8 +306,19 @@ Status Node::Impl::JoinNetwork() {
   ASSIGN_OR_RETURN(service_certificate, crypto::Certificate::FromPem(pem));
   ASSIGN_OR_RETURN(std::unique_ptr<HttpsClient> client, ServiceClient());
   HostPort leader = join.target;
-  ASSIGN_OR_RETURN(HttpsResult challenge_answer,
-                   RequestLeader(*client, &leader, "POST", "/node/join/challenge", "{}"));
+  const auto give_up = std::chrono::steady_clock::now() + kJoinRetryWindow;
+  Result<HttpsResult> asked = RequestLeader(*client, &leader, "POST", "/node/join/challenge", "{}");
+  // Only "no leader yet" (503) and unreachable targets are retried; a refusal is final.
+  while ((!asked.ok() || asked->status == 503) && std::chrono::steady_clock::now() < give_up) {
+    spdlog::info("join: {}; asking {} again",
+                 asked.ok() ? "the service has no leader yet" : asked.error().ToString(),
+                 join.target.ToString());
+    std::this_thread::sleep_for(kJoinRetryInterval);
+    leader = join.target;
+    asked = RequestLeader(*client, &leader, "POST", "/node/join/challenge", "{}");
+  }
+  if (!asked.ok()) return asked.error();
+  const HttpsResult& challenge_answer = *asked;
   if (challenge_answer.status != 200) return ErrorFromResponse(challenge_answer, "join challenge");
   json challenge_json = json::parse(challenge_answer.body, nullptr, false);
   if (!challenge_json.is_object()) return ParseError("join challenge: not a JSON object");
