@@ -14,10 +14,9 @@
 #include <cstdio>
 
 #include "cloister/apps/messaging_app.h"
+#include "cloister/node/attester_factory.h"
 #include "cloister/node/config.h"
 #include "cloister/node/node.h"
-#include "cloister/tee/attester.h"
-#include "cloister/tee/virtual_tee.h"
 
 namespace {
 
@@ -86,40 +85,6 @@ Status Override(const Flags& flags, bool genesis, node::NodeConfig* config) {
   return node::ValidateNodeConfig(*config);
 }
 
-Result<std::unique_ptr<tee::Attester>> MakeAttester(const node::NodeConfig& config) {
-  std::string platform = config.node.platform;
-  if (platform == "auto") {
-    const tee::PlatformProbe probe = tee::ProbePlatform();
-    if (!probe.available) {
-      return cloister::UnsupportedError(
-          "platform auto: no TEE interface found on this machine; set platform = \"virtual\" "
-          "for a development node");
-    }
-    platform = std::string(tee::PlatformName(*probe.available));
-  }
-  if (platform == "virtual") {
-    cloister::Bytes measurement = config.node.virtual_measurement;
-    if (measurement.empty()) {
-      ASSIGN_OR_RETURN(measurement, tee::MeasureExecutable());
-    }
-    return std::unique_ptr<tee::Attester>(std::make_unique<tee::VirtualAttester>(
-        measurement, cloister::Bytes(32, 0), config.node.virtual_debug));
-  }
-  if (platform == "sev-snp" || platform == "sev_snp" || platform == "tdx") {
-    ASSIGN_OR_RETURN(std::unique_ptr<tee::TsmReportAttester> attester,
-                     tee::TsmReportAttester::Open());
-    return std::unique_ptr<tee::Attester>(std::move(attester));
-  }
-  if (platform == "sgx") {
-    return std::unique_ptr<tee::Attester>(std::make_unique<tee::GramineAttester>());
-  }
-  if (platform == "nitro") {
-    return std::unique_ptr<tee::Attester>(
-        std::make_unique<tee::NsmAttester>(tee::LinuxNsmDevice()));
-  }
-  return cloister::UnsupportedError("platform '", platform, "' has no attester");
-}
-
 int Run(const Flags& flags, bool genesis) {
   Result<node::NodeConfig> config = node::LoadNodeConfig(flags.config);
   if (!config.ok()) {
@@ -132,7 +97,7 @@ int Run(const Flags& flags, bool genesis) {
     return 2;
   }
   spdlog::set_level(spdlog::level::from_str(config->node.log_level));
-  Result<std::unique_ptr<tee::Attester>> attester = MakeAttester(*config);
+  Result<std::unique_ptr<tee::Attester>> attester = node::MakeAttester(*config);
   if (!attester.ok()) {
     std::fprintf(stderr, "cloisterd: %s\n", attester.error().message.c_str());
     return 2;
