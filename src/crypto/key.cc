@@ -92,6 +92,24 @@ Result<EvpPkeyPtr> EcFromData(KeyType type, ByteSpan point, const BIGNUM* privat
   return pkey;
 }
 
+// The raw public value of an EC (uncompressed point) or X25519/Ed25519 (32 bytes) key, public or
+// private.
+Bytes RawPublicOf(EVP_PKEY* pkey, KeyType type) {
+  if (IsEc(type)) {
+    unsigned char* encoded = nullptr;
+    const size_t size = EVP_PKEY_get1_encoded_public_key(pkey, &encoded);
+    ASSERT(size > 0, "encoded public key: ", internal::DrainOpenSslErrors());
+    Bytes out(encoded, encoded + size);
+    OPENSSL_free(encoded);
+    return out;
+  }
+  Bytes out(32);
+  size_t size = out.size();
+  ASSERT(EVP_PKEY_get_raw_public_key(pkey, out.data(), &size) == 1 && size == 32,
+         "raw public key: ", internal::DrainOpenSslErrors());
+  return out;
+}
+
 // Computes the uncompressed public point scalar * G.
 Result<Bytes> EcPublicFromScalar(KeyType type, const BIGNUM* scalar) {
   const int nid = type == KeyType::kP256 ? NID_X9_62_prime256v1 : NID_secp384r1;
@@ -199,18 +217,7 @@ std::string PublicKey::ToPem() const {
 
 Bytes PublicKey::ToRaw() const {
   if (type_ == KeyType::kRsa) return {};
-  if (IsEc(type_)) {
-    unsigned char* encoded = nullptr;
-    const size_t size = EVP_PKEY_get1_encoded_public_key(pkey_.get(), &encoded);
-    ASSERT(size > 0, "encoded public key: ", internal::DrainOpenSslErrors());
-    Bytes out(encoded, encoded + size);
-    OPENSSL_free(encoded);
-    return out;
-  }
-  Bytes out(32);
-  size_t size = out.size();
-  ASSERT(EVP_PKEY_get_raw_public_key(pkey_.get(), out.data(), &size) == 1 && size == 32);
-  return out;
+  return RawPublicOf(pkey_.get(), type_);
 }
 
 int PublicKey::bits() const { return EVP_PKEY_get_bits(pkey_.get()); }
@@ -291,21 +298,13 @@ PublicKey PrivateKey::Public() const {
   // EC and 25519 keys: rebuild from the raw public value, which avoids OpenSSL 3.0's decoder
   // framework (an SPKI round trip costs about 120-180 us; this costs a few, see bench/crypto).
   if (IsEc(type_)) {
-    unsigned char* encoded = nullptr;
-    const size_t size = EVP_PKEY_get1_encoded_public_key(pkey_.get(), &encoded);
-    ASSERT(size > 0, "encoded public key: ", internal::DrainOpenSslErrors());
-    const Bytes point(encoded, encoded + size);
-    OPENSSL_free(encoded);
-    Result<EvpPkeyPtr> pkey = EcFromData(type_, point, nullptr, /*point_checked=*/true);
+    Result<EvpPkeyPtr> pkey =
+        EcFromData(type_, RawPublicOf(pkey_.get(), type_), nullptr, /*point_checked=*/true);
     ASSERT(pkey.ok(), "own public point does not load: ", pkey.error().ToString());
     return PublicKey(Share(std::move(pkey).value()), type_);
   }
   if (type_ != KeyType::kRsa) {
-    Bytes raw(32);
-    size_t size = raw.size();
-    ASSERT(EVP_PKEY_get_raw_public_key(pkey_.get(), raw.data(), &size) == 1 && size == 32,
-           "raw public key: ", internal::DrainOpenSslErrors());
-    Result<PublicKey> key = PublicKey::FromRaw(type_, raw);
+    Result<PublicKey> key = PublicKey::FromRaw(type_, RawPublicOf(pkey_.get(), type_));
     ASSERT(key.ok(), "own public key does not load: ", key.error().ToString());
     return std::move(key).value();
   }
