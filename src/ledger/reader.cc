@@ -44,6 +44,7 @@ Result<ReadReport> LedgerReader::ReadFrom(size_t position) {
 Result<ReadReport> LedgerReader::Run(size_t position, ReaderState state, bool record_checkpoints) {
   ReadReport report;
   report.segment_count = segments_.size();
+  next_segment_first_.reset();
   for (size_t i = position; i < segments_.size() && !report.torn_segment; ++i) {
     if (record_checkpoints) checkpoints_.push_back(state);
     RETURN_IF_ERROR(ReadSegment(i, state, report));
@@ -76,9 +77,11 @@ Status LedgerReader::ReadSegment(size_t position, ReaderState& state, ReadReport
   // snapshot are checked against the snapshot's leaves, not applied.
   const bool overlaps_start = options_.start && header->first_index < state.next_index &&
                               header->first_index >= 1 && header->first_index <= state.tree.size();
-  if (header->first_index != state.next_index && !overlaps_start) {
+  const uint64_t expected_first =
+      overlaps_start && next_segment_first_ ? *next_segment_first_ : state.next_index;
+  if (header->first_index != expected_first && !(overlaps_start && !next_segment_first_)) {
     return CorruptError(name, ": starts at index ", header->first_index, ", expected ",
-                        state.next_index, " (missing, duplicated or reordered segment)");
+                        expected_first, " (missing, duplicated or reordered segment)");
   }
   uint64_t skip_index = header->first_index;
   if (state.ledger_id.empty()) state.ledger_id = header->ledger_id;
@@ -146,6 +149,7 @@ Status LedgerReader::ReadSegment(size_t position, ReaderState& state, ReadReport
     ++entries;
     ++report.entry_count;
   }
+  next_segment_first_ = skip_index;
   if (entries == 0 && !last) {
     return CorruptError(name, ": empty segment before the last one");
   }

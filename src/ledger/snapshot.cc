@@ -19,6 +19,8 @@ constexpr std::string_view kSnapshotSuffix = ".snap";
 constexpr size_t kSaltSize = 32;
 constexpr size_t kTagSize = 16;
 constexpr std::string_view kKeyInfo = "cloister snapshot v1";
+// Protected header of the snapshot's COSE_Sign1 naming the signer (SubjectPublicKeyInfo DER).
+constexpr std::string_view kServiceKeyLabel = "service_key";
 
 struct Header {
   Bytes ledger_id;
@@ -264,7 +266,13 @@ Result<std::string> WriteSnapshot(Storage* storage, const SnapshotSource& source
   RETURN_IF_ERROR(writer.Write(public_records));
   RETURN_IF_ERROR(
       WritePrivateChunks(writer, *source.store, source.index, header_bytes, key, chunk_count));
-  ASSIGN_OR_RETURN(Bytes signature, crypto::cose::Sign1(service_key, writer.Digest()));
+  const Bytes spki = service_key.Public().ToSpkiDer();
+  crypto::cose::SignOptions sign_options;
+  sign_options.kid = crypto::Sha256(spki);
+  sign_options.extra_protected.push_back({crypto::cbor::Value::Text(std::string(kServiceKeyLabel)),
+                                          crypto::cbor::Value::ByteString(spki)});
+  ASSIGN_OR_RETURN(Bytes signature,
+                   crypto::cose::Sign1(service_key, writer.Digest(), sign_options));
   Bytes trailer;
   ByteWriter(&trailer).U32Le(static_cast<uint32_t>(signature.size()));
   trailer.insert(trailer.end(), signature.begin(), signature.end());
@@ -287,13 +295,22 @@ ReaderState Snapshot::StateAfter(const crypto::PublicKey& service_key) const {
   return after;
 }
 
-Result<Snapshot> ReadSnapshot(Storage* storage, const std::string& name,
-                              const crypto::PublicKey& service_key,
-                              const SnapshotReadOptions& options) {
-  ASSIGN_OR_RETURN(const Bytes data, storage->Read(name));
+namespace {
+
+// The parts of a snapshot file located and bounds-checked, nothing verified yet.
+struct Layout {
+  Header header;
+  size_t signed_size = 0;  // bytes covered by the signature
+  crypto::cose::Sign1Message message;
+  Bytes spki;  // the signer the protected header names
+};
+
+Result<Layout> ParseLayout(const Bytes& data, const std::string& name) {
+  Layout layout;
   ByteReader reader(data, name);
   ASSIGN_OR_RETURN(ByteSpan header_bytes, reader.Take(kSnapshotHeaderSize, "header"));
-  ASSIGN_OR_RETURN(const Header header, DecodeHeader(header_bytes));
+  ASSIGN_OR_RETURN(layout.header, DecodeHeader(header_bytes));
+  const Header& header = layout.header;
   // Bounds before anything else: the sections must fit exactly in the file.
   const uint64_t leaves_size = header.leaf_count * kHashSize;
   if (header.leaf_count > data.size() / kHashSize || header.public_length > data.size() ||
@@ -301,18 +318,56 @@ Result<Snapshot> ReadSnapshot(Storage* storage, const std::string& name,
       leaves_size + header.public_length + header.private_length + 4 > reader.remaining()) {
     return CorruptError(name, ": section lengths exceed the file size ", data.size());
   }
-  const size_t signed_size =
+  layout.signed_size =
       kSnapshotHeaderSize + leaves_size + header.public_length + header.private_length;
-  ByteReader trailer(ByteSpan(data).subspan(signed_size), name);
+  ByteReader trailer(ByteSpan(data).subspan(layout.signed_size), name);
   ASSIGN_OR_RETURN(const uint32_t signature_length, trailer.U32Le("signature length"));
   ASSIGN_OR_RETURN(ByteSpan signature, trailer.Take(signature_length, "signature"));
   if (!trailer.empty()) return CorruptError(name, ": ", trailer.remaining(), " trailing bytes");
-  crypto::cose::VerifyOptions verify_options;
-  ASSIGN_OR_RETURN(crypto::cose::Sign1Message message, crypto::cose::DecodeSign1(signature));
-  if (!message.payload || *message.payload != crypto::Sha256(ByteSpan(data).first(signed_size))) {
+  Result<crypto::cose::Sign1Message> message = crypto::cose::DecodeSign1(signature);
+  if (!message.ok()) return message.error().WithContext(name);
+  layout.message = std::move(message).value();
+  const crypto::cbor::Value* spki = layout.message.protected_headers.Find(kServiceKeyLabel);
+  Result<ByteSpan> spki_bytes = VerificationError("no protected service_key header");
+  if (spki != nullptr) spki_bytes = spki->AsBytes();
+  if (!spki_bytes.ok()) {
+    return VerificationError(name, ": the signature does not name its service key (",
+                             spki_bytes.error().message, ")");
+  }
+  layout.spki.assign(spki_bytes->begin(), spki_bytes->end());
+  return layout;
+}
+
+}  // namespace
+
+Result<crypto::PublicKey> SnapshotSigner(Storage* storage, const std::string& name) {
+  ASSIGN_OR_RETURN(const Bytes data, storage->Read(name));
+  ASSIGN_OR_RETURN(const Layout layout, ParseLayout(data, name));
+  Result<crypto::PublicKey> key = crypto::PublicKey::FromSpkiDer(layout.spki);
+  if (!key.ok()) return key.error().WithContext(name + ": service_key header");
+  return key;
+}
+
+Result<Snapshot> ReadSnapshot(Storage* storage, const std::string& name,
+                              const crypto::PublicKey& service_key,
+                              const SnapshotReadOptions& options) {
+  ASSIGN_OR_RETURN(const Bytes data, storage->Read(name));
+  ASSIGN_OR_RETURN(const Layout layout, ParseLayout(data, name));
+  const Header& header = layout.header;
+  const crypto::cose::Sign1Message& message = layout.message;
+  if (layout.spki != service_key.ToSpkiDer()) {
+    return VerificationError(name, ": signed by service key ", ToHex(crypto::Sha256(layout.spki)),
+                             ", not by ", ToHex(crypto::Sha256(service_key.ToSpkiDer())),
+                             " (another service's snapshot)");
+  }
+  if (!message.payload ||
+      *message.payload != crypto::Sha256(ByteSpan(data).first(layout.signed_size))) {
     return VerificationError(name, ": the signature does not cover this snapshot's content");
   }
-  RETURN_IF_ERROR(crypto::cose::VerifySign1(message, service_key));
+  const Status verified = crypto::cose::VerifySign1(message, service_key);
+  if (!verified.ok()) return verified.error().WithContext(name);
+  ByteReader reader(data, name);
+  ASSIGN_OR_RETURN(ByteSpan header_bytes, reader.Take(kSnapshotHeaderSize, "header"));
   // Signed: the content is what the service wrote. Now check it is the one the caller wants.
   if (options.ledger_id && *options.ledger_id != header.ledger_id) {
     return VerificationError(name, ": snapshot of ledger ", ToHex(header.ledger_id), ", not ",

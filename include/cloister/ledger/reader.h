@@ -119,6 +119,8 @@ class LedgerReader {
   ReaderOptions options_;
   std::vector<std::string> segments_;
   std::vector<ReaderState> checkpoints_;
+  // Where the next segment must start when it overlaps the start snapshot (unknown at first).
+  std::optional<uint64_t> next_segment_first_;
 };
 
 }  // namespace cloister::ledger

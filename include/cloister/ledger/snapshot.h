@@ -7,7 +7,8 @@
 // public maps in clear, the private maps as AES-256-GCM chunks under a key derived from the ledger
 // secret and the per-snapshot salt (nonce = chunk number; AAD = header, chunk number and a
 // last-chunk flag, so chunks cannot be dropped, reordered or swapped between snapshots), and a
-// COSE_Sign1 by the service key over SHA-256 of everything before it.
+// COSE_Sign1 by the service key over SHA-256 of everything before it, whose protected header names
+// the service key (kid = SHA-256 of its SubjectPublicKeyInfo, "service_key" = the SPKI).
 //
 // Against substitution (H10): ReadSnapshot() checks the signature, the ledger id, and that the
 // index is at least the caller's minimum. A reader continuing from the snapshot (StateAfter()) then
@@ -71,10 +72,17 @@ struct SnapshotReadOptions {
   uint64_t min_index = 0;                  // refuse older snapshots (rollback)
 };
 
-// Reads and checks snapshot file `name`. kVerification for a bad signature, kCorrupt for content
-// that does not match, kPolicy for one older than min_index.
+// Reads and checks snapshot file `name`: its signature must name `service_key` (protected header
+// "service_key") and verify with it. kVerification for a bad signature or another signer,
+// kCorrupt for content that does not match, kPolicy for one older than min_index.
 Result<Snapshot> ReadSnapshot(Storage* storage, const std::string& name,
                               const crypto::PublicKey& service_key,
                               const SnapshotReadOptions& options);
+
+// The service key that snapshot `name` says signed it (protected header "service_key"), NOT
+// verified: for an auditor without the service certificate, who then verifies the snapshot and
+// every later signature against this one key (trust on first use, as for the first signature
+// entry of a ledger).
+Result<crypto::PublicKey> SnapshotSigner(Storage* storage, const std::string& name);
 
 }  // namespace cloister::ledger
