@@ -177,6 +177,8 @@ Status ReadLedger(TableReader& r, LedgerSettings* ledger) {
 Status ReadGenesis(TableReader& r, const std::filesystem::path& base, GenesisSettings* genesis) {
   RETURN_IF_ERROR(r.String("service_name", &genesis->service_name));
   RETURN_IF_ERROR(r.PathList("member_certificates", base, &genesis->member_certificates));
+  RETURN_IF_ERROR(r.PathList("member_encryption_keys", base, &genesis->member_encryption_keys));
+  RETURN_IF_ERROR(r.String("join_mode", &genesis->join_mode));
   RETURN_IF_ERROR(r.Path("policy", base, &genesis->policy));
   RETURN_IF_ERROR(r.Path("service_certificate_out", base, &genesis->service_certificate_out));
   RETURN_IF_ERROR(r.Unsigned("recovery_threshold", &genesis->recovery_threshold, 1, 255));
@@ -309,10 +311,27 @@ Status ValidateNodeConfig(const NodeConfig& config) {
     if (config.genesis->member_certificates.empty()) {
       return InvalidArgumentError("[genesis] member_certificates must name at least one member");
     }
-    if (config.genesis->recovery_threshold > config.genesis->member_certificates.size()) {
-      return InvalidArgumentError("[genesis] recovery_threshold (",
-                                  config.genesis->recovery_threshold, ") exceeds the ",
-                                  config.genesis->member_certificates.size(), " members");
+    const GenesisSettings& genesis = *config.genesis;
+    if (genesis.recovery_threshold > genesis.member_certificates.size()) {
+      return InvalidArgumentError("[genesis] recovery_threshold (", genesis.recovery_threshold,
+                                  ") exceeds the ", genesis.member_certificates.size(), " members");
+    }
+    if (!genesis.member_encryption_keys.empty() &&
+        genesis.member_encryption_keys.size() != genesis.member_certificates.size()) {
+      return InvalidArgumentError("[genesis] member_encryption_keys names ",
+                                  genesis.member_encryption_keys.size(),
+                                  " keys; give one per member certificate (",
+                                  genesis.member_certificates.size(), ") or none");
+    }
+    if (!genesis.member_encryption_keys.empty() &&
+        genesis.recovery_threshold > genesis.member_encryption_keys.size()) {
+      return InvalidArgumentError("[genesis] recovery_threshold (", genesis.recovery_threshold,
+                                  ") exceeds the ", genesis.member_encryption_keys.size(),
+                                  " members with an encryption key");
+    }
+    if (genesis.join_mode != "automatic" && genesis.join_mode != "vote") {
+      return InvalidArgumentError("[genesis] join_mode '", genesis.join_mode,
+                                  "' is not one of automatic, vote");
     }
     if (config.genesis->policy.empty()) {
       return InvalidArgumentError("[genesis] policy is required (the admission policy file)");

@@ -36,6 +36,8 @@ snapshot_interval_entries = 1000
 [genesis]
 service_name = "chat"
 member_certificates = ["members/m0.pem", "/abs/m1.pem"]
+member_encryption_keys = ["members/m0_enc_pubk.b64", "/abs/m1_enc_pubk.b64"]
+join_mode = "vote"
 policy = "policy.json"
 service_certificate_out = "service_cert.pem"
 recovery_threshold = 2
@@ -71,6 +73,9 @@ TEST(NodeConfigTest, ParsesEveryKey) {
   EXPECT_EQ(config->genesis->member_certificates[0], "/etc/cloister/members/m0.pem");
   EXPECT_EQ(config->genesis->member_certificates[1], "/abs/m1.pem");
   EXPECT_EQ(config->genesis->recovery_threshold, 2u);
+  ASSERT_EQ(config->genesis->member_encryption_keys.size(), 2u);
+  EXPECT_EQ(config->genesis->member_encryption_keys[0], "/etc/cloister/members/m0_enc_pubk.b64");
+  EXPECT_EQ(config->genesis->join_mode, "vote");
   EXPECT_FALSE(config->join.has_value());
   EXPECT_TRUE(ValidateNodeConfig(*config).ok());
 }
@@ -142,6 +147,14 @@ TEST(NodeConfigTest, ValidationRefusesInconsistentSettings) {
       "[node]\ndata_dir = \"d\"\n[genesis]\npolicy = \"p\"\nmember_certificates = [\"a\"]\n"
       "recovery_threshold = 2\n",
       "exceeds the 1 members");
+  check(
+      "[node]\ndata_dir = \"d\"\n[genesis]\npolicy = \"p\"\nmember_certificates = [\"a\", \"b\"]\n"
+      "member_encryption_keys = [\"ka\"]\n",
+      "give one per member certificate");
+  check(
+      "[node]\ndata_dir = \"d\"\n[genesis]\npolicy = \"p\"\nmember_certificates = [\"a\"]\n"
+      "join_mode = \"open\"\n",
+      "join_mode 'open'");
   check("[node]\ndata_dir = \"d\"\n[join]\ntarget = \"h:1\"\n", "service_certificate is required");
   check("[node]\ndata_dir = \"d\"\n[join]\nservice_certificate = \"s\"\n", "target is required");
   check(

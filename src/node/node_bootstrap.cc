@@ -11,6 +11,8 @@
 #include <thread>
 
 #include "cloister/crypto/hash.h"
+#include "cloister/gov/tables.h"
+#include "cloister/kv/store.h"
 #include "cloister/node/https_client.h"
 #include "cloister/tee/policy.h"
 #include "node_internal.h"
@@ -38,6 +40,34 @@ Result<std::string> ReadSmallFile(const std::filesystem::path& path) {
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+// The genesis members: each certificate with the encryption key at the same position, if any.
+Result<std::vector<gov::GenesisMember>> LoadGenesisMembers(const GenesisSettings& genesis) {
+  std::vector<gov::GenesisMember> members;
+  for (size_t i = 0; i < genesis.member_certificates.size(); ++i) {
+    const std::filesystem::path& path = genesis.member_certificates[i];
+    ASSIGN_OR_RETURN(std::string pem, ReadSmallFile(path));
+    Result<crypto::Certificate> member = crypto::Certificate::FromPem(pem);
+    if (!member.ok()) {
+      return InvalidArgumentError("member certificate ", path.string(), ": ",
+                                  member.error().message);
+    }
+    gov::GenesisMember out{member->Pem(), {}};
+    if (i < genesis.member_encryption_keys.size()) {
+      const std::filesystem::path& key_path = genesis.member_encryption_keys[i];
+      ASSIGN_OR_RETURN(std::string text, ReadSmallFile(key_path));
+      const size_t end = text.find_last_not_of(" \t\r\n");
+      Result<Bytes> key = Base64Decode(text.substr(0, end == std::string::npos ? 0 : end + 1));
+      if (!key.ok() || key->size() != 32) {
+        return InvalidArgumentError("member encryption key ", key_path.string(),
+                                    ": not the base64 of a raw 32-byte X25519 public key");
+      }
+      out.encryption_public_key = std::move(key).value();
+    }
+    members.push_back(std::move(out));
+  }
+  return members;
 }
 
 Result<PosixStorage*> OpenEmptyStorage(const std::filesystem::path& dir,
@@ -178,16 +208,18 @@ Status Node::Impl::Genesis() {
   ASSIGN_OR_RETURN(PosixStorage * store, OpenEmptyStorage(config.node.data_dir, &storage));
   (void)store;
   ASSIGN_OR_RETURN(tee::Policy policy, LoadPolicy(genesis.policy));
-  kv::WriteSet writes;
-  for (size_t i = 0; i < genesis.member_certificates.size(); ++i) {
-    ASSIGN_OR_RETURN(std::string pem, ReadSmallFile(genesis.member_certificates[i]));
-    Result<crypto::Certificate> member = crypto::Certificate::FromPem(pem);
-    if (!member.ok()) {
-      return InvalidArgumentError("member certificate ", genesis.member_certificates[i].string(),
-                                  ": ", member.error().message);
-    }
-    writes.maps[std::string(kMembersMap)][std::to_string(i)] = member->Pem();
+  ASSIGN_OR_RETURN(std::vector<gov::GenesisMember> members, LoadGenesisMembers(genesis));
+  const bool recoverable = !genesis.member_encryption_keys.empty();
+  if (!recoverable) {
+    spdlog::warn(
+        "genesis: no member_encryption_keys: the service has no recovery shares (recovery "
+        "threshold 0)");
   }
+  // The genesis transaction is built in a scratch store so that gov writes it through a kv::Tx.
+  kv::Store scratch;
+  kv::Tx tx = scratch.Begin();
+  RETURN_IF_ERROR(gov::WriteGenesisGovernance(
+      tx, members, recoverable ? genesis.recovery_threshold : 0, genesis.join_mode));
   ledger_id = ledger::NewLedgerId();
   RETURN_IF_ERROR(secrets.AddRandom(1));
   ASSIGN_OR_RETURN(service_key, crypto::PrivateKey::Generate(crypto::KeyType::kP256));
@@ -211,15 +243,15 @@ Status Node::Impl::Genesis() {
                        claims.error().message);
   }
   info.claims_json = ClaimsToJson(*claims);
-  auto& service = writes.maps[std::string(kServiceMap)];
-  service["name"] = genesis.service_name;
-  service["certificate"] = service_certificate->Pem();
-  service["hpke_public_key"] = Base64Encode(hpke_public);
-  service["hpke_suite"] = std::string(kHpkeSuiteName);
-  service["ledger_id"] = ToHex(ledger_id);
-  service["recovery_threshold"] = std::to_string(genesis.recovery_threshold);
-  writes.maps[std::string(kPolicyMap)]["policy"] = policy.ToJson();
-  writes.maps[std::string(kNodesMap)][NodeKey(self_id)] = info.ToJson();
+  kv::MapHandle* service = tx.rw(kServiceMap);
+  RETURN_IF_ERROR(service->put("name", genesis.service_name));
+  RETURN_IF_ERROR(service->put("certificate", service_certificate->Pem()));
+  RETURN_IF_ERROR(service->put("hpke_public_key", Base64Encode(hpke_public)));
+  RETURN_IF_ERROR(service->put("hpke_suite", std::string(kHpkeSuiteName)));
+  RETURN_IF_ERROR(service->put("ledger_id", ToHex(ledger_id)));
+  RETURN_IF_ERROR(tx.rw(kPolicyMap)->put(gov::kPolicyKey, policy.ToJson()));
+  RETURN_IF_ERROR(tx.rw(kNodesMap)->put(NodeKey(self_id), info.ToJson()));
+  const kv::WriteSet writes = tx.pending_writes();
 
   raft::Configuration bootstrap;
   bootstrap.voters.insert(self_id);

@@ -1,17 +1,18 @@
 // The governance tables in the replicated state, their record formats, and helpers to read them.
 //
 // Every table here is a public map: stored in clear in the ledger so that anyone holding a copy
-// can audit who governs the service, what was proposed, who voted and what took effect. The map
-// names and value shapes that the node already uses (service, policy, members, nodes) are the
-// same as in node/service_state.h; gov adds its own tables after them.
+// can audit who governs the service, what was proposed, who voted and what took effect. The node
+// uses these names for the tables it shares with gov (service, policy, members, nodes;
+// node/service_state.h); gov adds its own tables after them.
 //
 //   public:cloister.service       "status" -> "opening" | "open"; "join_mode" -> "automatic" |
 //                                 "vote"; "recovery_threshold" -> decimal; other keys are the
 //                                 node's (certificate, hpke_public_key, ledger_id, ...)
 //   public:cloister.policy        "policy" -> tee::Policy JSON
-//   public:cloister.members       MemberId hex -> MemberRecord JSON (a bare certificate PEM, the
-//                                 form the node's genesis writes today, reads as an active member
-//                                 without an encryption key)
+//   public:cloister.members       MemberId hex -> MemberRecord JSON (written by the node's
+//                                 genesis and add_member; a bare certificate PEM under any key,
+//                                 the form of ledgers before governance, reads as an active
+//                                 member without an encryption key)
 //   public:cloister.nodes         node key -> node record JSON; gov changes only its "status"
 //   public:cloister.users         user id hex (SHA-256 of the certificate DER) -> certificate PEM
 //   public:cloister.gov.thresholds action name or "default" -> decimal count or "majority"
@@ -45,7 +46,7 @@
 
 namespace cloister::gov {
 
-// Tables shared with the node (same names as node/service_state.h).
+// Tables shared with the node (node/service_state.h uses these names).
 inline constexpr std::string_view kServiceMap = "public:cloister.service";
 inline constexpr std::string_view kPolicyMap = "public:cloister.policy";
 inline constexpr std::string_view kMembersMap = "public:cloister.members";
@@ -70,7 +71,7 @@ inline constexpr std::string_view kServiceOpen = "open";
 inline constexpr std::string_view kJoinAutomatic = "automatic";
 inline constexpr std::string_view kJoinVote = "vote";
 
-// Node statuses (the first three as in node/service_state.h). A node that joins while the join
+// Node statuses (node/service_state.h uses these names). A node that joins while the join
 // mode is "vote" is recorded as pending until a trust_node proposal passes.
 inline constexpr std::string_view kNodeTrusted = "trusted";
 inline constexpr std::string_view kNodeLearner = "learner";
@@ -101,7 +102,7 @@ struct MemberRecord {
   std::string status = "active";
 
   [[nodiscard]] std::string ToJson() const;
-  // Accepts the JSON form, or a bare certificate PEM (the node's genesis form). Checks that the
+  // Accepts the JSON form, or a bare certificate PEM (ledgers before governance). Checks that the
   // certificate parses, that `id` matches it, and that the encryption key is 32 bytes.
   static Result<MemberRecord> Parse(std::string_view value);
 };
@@ -123,8 +124,8 @@ Status WriteGenesisGovernance(kv::Tx& tx, const std::vector<GenesisMember>& memb
 
 // Every member record, in id order (at most kMaxMembers; more is kCorrupt).
 Result<std::vector<MemberRecord>> ReadMembers(kv::Tx& tx);
-// The record whose id is `member_id` (found by scanning: the node's genesis form is keyed by
-// position), and the map key it is stored under; kNotFound when absent.
+// The record whose id is `member_id` (found by scanning: a bare-PEM record of an old ledger
+// is keyed by position), and the map key it is stored under; kNotFound when absent.
 struct StoredMember {
   std::string key;
   MemberRecord record;

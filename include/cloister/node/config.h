@@ -71,9 +71,16 @@ struct NodeSettings {
 struct GenesisSettings {
   std::string service_name = "cloister";
   std::vector<std::filesystem::path> member_certificates;  // PEM; at least one
-  std::filesystem::path policy;                            // admission policy (JSON or TOML)
-  std::filesystem::path service_certificate_out;           // written for clients to pin
-  uint32_t recovery_threshold = 1;
+  // Raw X25519 public keys in base64 (`cloister member keygen`'s NAME_enc_pubk.b64), one per
+  // member certificate in the same order, or none: without them the service has no recovery
+  // shares (recovery threshold 0).
+  std::vector<std::filesystem::path> member_encryption_keys;
+  // "automatic": a policy-compliant joiner is admitted; "vote": it waits as pending until a
+  // trust_node proposal passes.
+  std::string join_mode = "automatic";
+  std::filesystem::path policy;                   // admission policy (JSON or TOML)
+  std::filesystem::path service_certificate_out;  // written for clients to pin
+  uint32_t recovery_threshold = 1;                // shares needed; only with member_encryption_keys
 };
 
 // Only for `cloisterd join`.

@@ -1,11 +1,13 @@
 // The service's own records in the replicated state, and their JSON forms.
 //
 // Everything here lives in public maps (stored in clear in the ledger so that anyone holding a
-// copy can audit who was admitted and under which policy):
+// copy can audit who was admitted and under which policy). The service, policy, members and
+// nodes tables are the governance tables of gov/tables.h (the names below are gov's):
 //   public:cloister.service  name, certificate (PEM), hpke_public_key (base64 of the raw X25519
-//                            key), hpke_suite, ledger_id (hex)
+//                            key), hpke_suite, ledger_id (hex), and gov's status, join_mode,
+//                            recovery_threshold
 //   public:cloister.policy   "policy" -> the admission policy as JSON (tee::Policy::ToJson)
-//   public:cloister.members  "<n>" -> a member's certificate (PEM)
+//   public:cloister.members  member id -> gov::MemberRecord JSON (written by genesis and gov)
 //   public:cloister.nodes    "<id>" -> NodeInfo as JSON
 //   public:cloister.events   "<context id>:<seq>" -> "" (replay protection for sealed events)
 // Private values (keys, secrets, application data) never appear here.
@@ -22,25 +24,28 @@
 #include "cloister/base/bytes.h"
 #include "cloister/base/result.h"
 #include "cloister/crypto/key.h"
+#include "cloister/gov/tables.h"
 #include "cloister/kv/store.h"
 #include "cloister/tee/evidence.h"
 
 namespace cloister::node {
 
-inline constexpr std::string_view kServiceMap = "public:cloister.service";
-inline constexpr std::string_view kPolicyMap = "public:cloister.policy";
-inline constexpr std::string_view kMembersMap = "public:cloister.members";
-inline constexpr std::string_view kNodesMap = "public:cloister.nodes";
+using gov::kMembersMap;
+using gov::kNodesMap;
+using gov::kPolicyMap;
+using gov::kServiceMap;
 inline constexpr std::string_view kEventsMap = "public:cloister.events";
 
 // The suite of the service's HPKE key (clients must use it).
 inline constexpr std::string_view kHpkeSuiteName =
     "DHKEM(X25519,HKDF-SHA256)/HKDF-SHA256/AES-128-GCM";
 
-// A node's lifecycle in the replicated state.
-inline constexpr std::string_view kNodeTrusted = "trusted";
-inline constexpr std::string_view kNodeLearner = "learner";
-inline constexpr std::string_view kNodeRetired = "retired";
+// A node's lifecycle in the replicated state: pending (join mode "vote", until a trust_node
+// proposal passes), learner (admitted, catching up), trusted (voter), retired.
+using gov::kNodeLearner;
+using gov::kNodePending;
+using gov::kNodeRetired;
+using gov::kNodeTrusted;
 
 struct NodeInfo {
   uint64_t id = 0;
