@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "cloister/crypto/hash.h"
+#include "cloister/gov/recovery.h"
 #include "cloister/gov/tables.h"
 #include "cloister/kv/store.h"
 #include "cloister/node/https_client.h"
@@ -222,6 +223,10 @@ Status Node::Impl::Genesis() {
       tx, members, recoverable ? genesis.recovery_threshold : 0, genesis.join_mode));
   ledger_id = ledger::NewLedgerId();
   RETURN_IF_ERROR(secrets.AddRandom(1));
+  if (recoverable) {
+    // Recovery shares of the first ledger secret, sealed to the members (docs/recovery.md).
+    RETURN_IF_ERROR(gov::IssueRecoveryShares(tx, {{1, *secrets.SecretStartingAt(1)}}));
+  }
   ASSIGN_OR_RETURN(service_key, crypto::PrivateKey::Generate(crypto::KeyType::kP256));
   crypto::CertificateRequest request;
   request.common_name = "cloister service " + genesis.service_name;
