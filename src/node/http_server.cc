@@ -414,6 +414,10 @@ void HttpServer::AcceptLoop(const std::shared_ptr<State>& owner) {
         beast::error_code ignored;
         socket.close(ignored);
       } else {
+        // Responses leave as several small TLS records: without TCP_NODELAY, Nagle holds the
+        // last one until the client's delayed ACK (up to 40 ms).
+        beast::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
         auto connection = std::make_shared<Connection>(std::move(socket), weak);
         state->connections.insert(connection);
         connection->Start();

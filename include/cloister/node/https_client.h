@@ -3,13 +3,24 @@
 //
 // The server is authenticated by a PeerVerifier (tls.h), typically "the certificate is signed by
 // the pinned service certificate": host names play no part, because a service is identified by
-// its key, not by DNS. Each request uses a fresh connection; every request has a deadline and a
-// bound on the response size, so a stalled or hostile server cannot hold the caller forever.
+// its key, not by DNS. Every request has a deadline and a bound on the response size, so a
+// stalled or hostile server cannot hold the caller forever.
+//
+// Connections are kept alive (HTTP/1.1 persistent connections): a client holds at most one open
+// connection and reuses it while requests go to the same server, so a stream of requests pays
+// one TCP and TLS handshake. A connection the server closed while idle (idle timeout, restart)
+// is detected when the next request finds it closed before any byte of a response arrived; the
+// request is then sent once more on a new connection (it never reached the server). Any other
+// failure drops the connection and is returned. A response with "Connection: close" closes it.
+//
+// Thread safety: none (the connection is state); use one client per thread.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "cloister/base/result.h"
@@ -30,6 +41,8 @@ struct HttpsResult {
 struct HttpsClientOptions {
   std::chrono::milliseconds timeout{15'000};
   size_t max_response_bytes = 16u << 20;
+  // Keep the connection open between requests (false: one connection per request).
+  bool keep_alive = true;
 };
 
 class HttpsClient {
@@ -45,12 +58,36 @@ class HttpsClient {
                               const std::string& target, const std::string& body = "",
                               const std::string& content_type = "application/json");
 
+  // TCP+TLS connections this client has opened so far (tests, benchmarks).
+  [[nodiscard]] uint64_t connections_opened() const;
+
   HttpsClient(const HttpsClient&) = delete;
   HttpsClient& operator=(const HttpsClient&) = delete;
   ~HttpsClient();
 
  private:
   HttpsClient() = default;
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// HttpClient: the same client over plain HTTP/1.1 (no TLS, no authentication of the server), with
+// the same keep-alive, deadline and size bounds. For load generation against services that speak
+// plain HTTP on loopback (etcd's JSON gateway in `cloister bench --etcd`); never for Cloister's
+// API, whose server must be authenticated. Thread safety: none; one client per thread.
+class HttpClient {
+ public:
+  explicit HttpClient(HttpsClientOptions options = {});
+  Result<HttpsResult> Request(const HostPort& server, const std::string& method,
+                              const std::string& target, const std::string& body = "",
+                              const std::string& content_type = "application/json");
+  [[nodiscard]] uint64_t connections_opened() const;
+
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+  ~HttpClient();
+
+ private:
   struct State;
   std::unique_ptr<State> state_;
 };
