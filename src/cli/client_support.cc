@@ -32,9 +32,11 @@ std::string Relative(const std::string& base, const std::string& path) {
 }  // namespace
 
 Result<std::unique_ptr<HttpsTransport>> HttpsTransport::Create(const crypto::Certificate& service,
-                                                               std::chrono::milliseconds timeout) {
+                                                               std::chrono::milliseconds timeout,
+                                                               bool keep_alive) {
   node::HttpsClientOptions options;
   options.timeout = timeout;
+  options.keep_alive = keep_alive;
   ASSIGN_OR_RETURN(std::unique_ptr<node::HttpsClient> https,
                    node::HttpsClient::Create(node::SignedBy(service), options));
   return std::unique_ptr<HttpsTransport>(new HttpsTransport(std::move(https)));
@@ -138,7 +140,7 @@ Result<tee::Policy> LoadPolicy(const std::string& path) {
   return policy;
 }
 
-Result<Connected> Connect(const ConnectFlags& flags, bool attest) {
+Result<Connected> Connect(const ConnectFlags& flags, bool attest, bool keep_alive) {
   std::string server = flags.server;
   std::string certificate_path = flags.service_certificate;
   std::string policy_path = flags.policy;
@@ -157,8 +159,9 @@ Result<Connected> Connect(const ConnectFlags& flags, bool attest) {
                    crypto::Certificate::FromDerOrPem(AsBytes(certificate_text)));
   ASSIGN_OR_RETURN(tee::Policy policy, LoadPolicy(policy_path));
   Connected connected;
-  ASSIGN_OR_RETURN(connected.transport,
-                   HttpsTransport::Create(certificate, std::chrono::seconds(flags.timeout_s)));
+  ASSIGN_OR_RETURN(
+      connected.transport,
+      HttpsTransport::Create(certificate, std::chrono::seconds(flags.timeout_s), keep_alive));
   client::ClientOptions options;
   options.retry_interval = std::chrono::milliseconds(200);
   options.max_attempts = std::max(1, flags.timeout_s * 5);

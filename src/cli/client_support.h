@@ -32,8 +32,10 @@ inline constexpr char kSandboxFile[] = "sandbox.json";
 // certificate issued.
 class HttpsTransport final : public client::Transport {
  public:
+  // `keep_alive` false opens a new connection for every request (benchmark comparisons).
   static Result<std::unique_ptr<HttpsTransport>> Create(const crypto::Certificate& service,
-                                                        std::chrono::milliseconds timeout);
+                                                        std::chrono::milliseconds timeout,
+                                                        bool keep_alive = true);
   Result<client::Response> Request(const std::string& server, const std::string& method,
                                    const std::string& target, const std::string& body) override;
 
@@ -78,8 +80,9 @@ struct Connected {
 };
 
 // Loads the pinned inputs, connects, and verifies the service. `attest` false skips the
-// attestation (read-only verbs that send nothing secret, such as tx status).
-Result<Connected> Connect(const ConnectFlags& flags, bool attest = true);
+// attestation (read-only verbs that send nothing secret, such as tx status). The transport keeps
+// its connection alive between requests unless `keep_alive` is false.
+Result<Connected> Connect(const ConnectFlags& flags, bool attest = true, bool keep_alive = true);
 
 Result<std::string> ReadTextFile(const std::string& path, size_t max_bytes = 16u << 20);
 Status WriteTextFile(const std::string& path, std::string_view text);

@@ -48,6 +48,7 @@ struct SandboxFlags {
   std::string cloisterd;
   int timeout_s = 120;
   std::string log_level = "info";
+  bool fsync = false;
 };
 
 struct Child {
@@ -135,7 +136,8 @@ std::string NodeToml(const SandboxFlags& flags, const SandboxNode& node, size_t 
   toml += "client_listen = \"" + node.client_address + "\"\n";
   toml += "platform = \"virtual\"\nlog_level = \"" + flags.log_level + "\"\n";
   toml += "\n[raft]\ntick_ms = 20\nelection_ticks = 10\nheartbeat_ticks = 2\n";
-  toml += "\n[ledger]\nfsync = false\nsignature_interval_ms = 100\n";
+  toml += std::string("\n[ledger]\nfsync = ") + (flags.fsync ? "true" : "false") +
+          "\nsignature_interval_ms = 100\n";
   if (index == 0) {
     toml += "\n[genesis]\nservice_name = \"sandbox\"\n";
     toml += "member_certificates = [\"" + layout.dir + "/member0_cert.pem\"]\n";
@@ -393,6 +395,9 @@ void AddSandboxCommands(CLI::App& app, int* exit_code) {
       ->check(CLI::Range(5, 3600));
   sandbox->add_option("--log-level", flags->log_level, "cloisterd log level")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  sandbox->add_flag(
+      "--fsync", flags->fsync,
+      "Sync the ledgers to disk before acknowledging (as in production; default off)");
   sandbox->callback([=] { *exit_code = RunSandbox(*flags); });
 }
 
