@@ -3,18 +3,24 @@
 //
 // verify checks every segment (headers, frames, leaf hashes, index sequence, hash chain, signed
 // Merkle roots and their signatures, pinned to the service certificate when given) and every
-// snapshot in the directory (signature, and that its Merkle leaves match the ledger's). Exit 0
-// only if everything is intact; 1 with the precise reason otherwise; 2 for usage or I/O errors.
+// snapshot in the directory (signature, and that its Merkle leaves match the ledger's). A ledger
+// whose first segment starts after index 1 (a node that joined from a snapshot) continues from
+// the snapshot in the directory, or the one given with --snapshot, which is verified first
+// (ledger::VerifyDirectory). Exit 0 only if everything is intact; 1 with the precise reason
+// otherwise; 2 for usage or I/O errors.
 // dump prints one JSON object per entry: index, term, kind, public writes, and the size of the
 // private part (never its content: the CLI holds no secret).
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "cloister/crypto/x509.h"
+#include "cloister/ledger/directory.h"
 #include "cloister/ledger/reader.h"
 #include "cloister/ledger/snapshot.h"
 #include "cloister/node/posix_storage.h"
@@ -31,25 +37,8 @@ Result<crypto::PublicKey> LoadServiceKey(const std::string& path) {
   return certificate.SubjectPublicKey();
 }
 
-// Checks every snapshot file against the verified ledger state.
-Status VerifySnapshots(ledger::Storage& storage, const ledger::ReaderState& state,
-                       const crypto::PublicKey& key, int* count) {
-  ASSIGN_OR_RETURN(std::vector<std::string> names, storage.List());
-  for (const std::string& name : names) {
-    if (!ledger::ParseSnapshotFileName(name)) continue;
-    ASSIGN_OR_RETURN(ledger::Snapshot snapshot,
-                     ledger::ReadSnapshot(&storage, name, key, {.ledger_id = state.ledger_id}));
-    if (snapshot.index > state.tree.size() ||
-        snapshot.tree.Root() != state.tree.RootAt(snapshot.index)) {
-      return CorruptError(name, ": its Merkle leaves do not match the ledger's first ",
-                          snapshot.index, " entries");
-    }
-    ++*count;
-  }
-  return OkStatus();
-}
-
-int Verify(const std::string& directory, const std::string& certificate_path) {
+int Verify(const std::string& directory, const std::string& certificate_path,
+           const std::string& snapshot_path) {
   std::optional<crypto::PublicKey> pinned;
   if (!certificate_path.empty()) {
     Result<crypto::PublicKey> key = LoadServiceKey(certificate_path);
@@ -64,38 +53,48 @@ int Verify(const std::string& directory, const std::string& certificate_path) {
     std::cerr << "cloister ledger verify: " << storage.error().ToString() << "\n";
     return kExitUsage;
   }
-  ledger::LedgerReader reader(storage->get(), {.service_key = pinned ? &*pinned : nullptr});
-  Result<ledger::ReadReport> report = reader.ReadAll();
-  if (report.ok() && report->state.ledger_id.empty()) {
-    report = NotFoundError("no ledger segment in ", directory);
+  ledger::DirectoryOptions options{.service_key = pinned ? &*pinned : nullptr};
+  std::unique_ptr<node::PosixStorage> snapshot_storage;
+  if (!snapshot_path.empty()) {
+    const std::filesystem::path path(snapshot_path);
+    const std::string name = path.filename().string();
+    if (!ledger::ParseSnapshotFileName(name)) {
+      std::cerr << "cloister ledger verify: --snapshot " << snapshot_path
+                << ": the file name must be snapshot_<index, 20 digits>.snap\n";
+      return kExitUsage;
+    }
+    const std::string parent = path.has_parent_path() ? path.parent_path().string() : ".";
+    Result<std::unique_ptr<node::PosixStorage>> opened = node::PosixStorage::Open(parent, false);
+    if (!opened.ok()) {
+      std::cerr << "cloister ledger verify: " << opened.error().ToString() << "\n";
+      return kExitUsage;
+    }
+    snapshot_storage = std::move(opened).value();
+    options.snapshot_storage = snapshot_storage.get();
+    options.snapshot_name = name;
   }
+  Result<ledger::DirectoryReport> report = ledger::VerifyDirectory(storage->get(), options);
   if (!report.ok()) {
     std::cerr << "ledger " << directory << " is NOT intact: " << report.error().ToString() << "\n";
     return report.error().code == ErrorCode::kIo ? kExitUsage : kExitRejected;
   }
-  const ledger::ReaderState& state = report->state;
-  int snapshots = 0;
-  if (state.service_key_spki) {
-    const crypto::PublicKey key =
-        pinned ? *pinned : crypto::PublicKey::FromSpkiDer(*state.service_key_spki).value();
-    const Status checked = VerifySnapshots(**storage, state, key, &snapshots);
-    if (!checked.ok()) {
-      std::cerr << "ledger " << directory << " is NOT intact: " << checked.error().ToString()
-                << "\n";
-      return kExitRejected;
-    }
+  const ledger::ReaderState& state = report->read.state;
+  std::cout << "ledger " << directory << " is intact: ";
+  if (report->base_snapshot) {
+    std::cout << "snapshot at index " << *report->base_snapshot << ", then ";
   }
-  std::cout << "ledger " << directory << " is intact: " << report->entry_count << " entries in "
-            << report->segment_count << " segments, " << state.signature_count
-            << " signatures (last signed index " << state.last_signed_index << "), " << snapshots
-            << " snapshots, root " << ToHex(state.tree.Root()) << "\n";
+  std::cout << report->read.entry_count << " entries in " << report->read.segment_count
+            << " segments (last index " << state.next_index - 1 << "), " << state.signature_count
+            << " signatures (last signed index " << state.last_signed_index << "), "
+            << report->snapshot_count << " snapshots, root " << ToHex(state.tree.Root()) << "\n";
   if (!pinned) {
     std::cout << "note: signatures were checked against the key the ledger names; pass "
                  "--service-cert to pin the service identity\n";
   }
-  if (state.last_signed_index < report->entry_count) {
-    std::cout << "note: entries " << state.last_signed_index + 1 << ".." << report->entry_count
-              << " are not yet covered by a signature\n";
+  if (state.last_signed_index + 1 < state.next_index) {
+    std::cout << "note: entries "
+              << std::max(state.last_signed_index, report->base_snapshot.value_or(0)) + 1 << ".."
+              << state.next_index - 1 << " are not yet covered by a signature\n";
   }
   return kExitOk;
 }
@@ -152,7 +151,11 @@ void AddLedgerCommands(CLI::App& app, int* exit_code) {
   verify->add_option("DIR", *verify_directory, "Ledger directory")->required();
   verify->add_option("--service-cert", *certificate,
                      "Service certificate (PEM or DER) that must have signed the ledger");
-  verify->callback([=] { *exit_code = Verify(*verify_directory, *certificate); });
+  auto snapshot = std::make_shared<std::string>();
+  verify->add_option("--snapshot", *snapshot,
+                     "Snapshot the ledger continues from (default: the one in DIR, when the "
+                     "first segment starts after index 1)");
+  verify->callback([=] { *exit_code = Verify(*verify_directory, *certificate, *snapshot); });
 
   CLI::App* dump = ledger->add_subcommand("dump", "Print every entry as one JSON object per line");
   auto dump_directory = std::make_shared<std::string>();
