@@ -157,6 +157,7 @@ struct Node::Impl {
   boost::asio::steady_timer tick_timer;
 
   std::map<std::string, uint64_t> trusted;  // SPKI DER hex -> node id
+  std::string applied_node_records;         // the records RefreshTrust last applied (raw)
   std::map<uint64_t, Peer> peers;
   std::vector<std::weak_ptr<Channel>> inbound;
   std::vector<Waiter> waiters;

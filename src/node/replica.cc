@@ -265,6 +265,10 @@ Result<std::vector<raft::Message>> Replica::Process() {
     }
     raft_.Advance();
   }
+  if (ledger_ != nullptr) {
+    mirrored_index_ = raft_.log().LastIndex();
+    mirrored_term_ = raft_.log().LastTerm();
+  }
   std::vector<raft::Message> out = std::move(outbox_);
   outbox_.clear();
   return out;
@@ -274,10 +278,16 @@ Status Replica::RequireLeaderInStep() {
   if (raft_.role() != raft::Role::kLeader || ledger_ == nullptr) {
     return UnavailableError("not the leader (leader is node ", raft_.leader(), ")");
   }
-  // Raft may have appended entries of its own (a no-op, a membership change) that are not yet in
-  // the ledger and store; bring them in so the next version is the next raft index.
-  ASSIGN_OR_RETURN(std::vector<raft::Message> messages, Process());
-  for (raft::Message& message : messages) outbox_.push_back(std::move(message));
+  // Raft may have appended entries of its own (a no-op, a membership change) or a leader's
+  // entries before this node was elected that are not yet in the ledger and store; bring them in
+  // so the next version is the next raft index. When raft's last entry is still the one the
+  // ledger mirrors (same index and term, hence the same log up to it), only this leader's own
+  // proposals are pending: nothing is processed here, so that a burst of transactions is
+  // persisted by the next Process() with one sync (group commit), not one sync each.
+  if (raft_.log().LastIndex() != mirrored_index_ || raft_.log().LastTerm() != mirrored_term_) {
+    ASSIGN_OR_RETURN(std::vector<raft::Message> messages, Process());
+    for (raft::Message& message : messages) outbox_.push_back(std::move(message));
+  }
   if (store_.current_version() != raft_.log().LastIndex() ||
       ledger_->last_index() != raft_.log().LastIndex()) {
     return InternalError("store version ", store_.current_version(), " and ledger index ",
@@ -299,6 +309,8 @@ Result<TxId> Replica::ProposeAppended(PayloadKind kind, const kv::WriteSet& writ
   }
   own_[index] = term;
   RecordTerm(index, term);
+  mirrored_index_ = index;
+  mirrored_term_ = term;
   return TxId{term, index};
 }
 

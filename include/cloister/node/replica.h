@@ -166,6 +166,10 @@ class Replica {
   // First index of each term in the local log (term of index i = the last start <= i).
   std::map<uint64_t, uint64_t> term_starts_;
   std::vector<raft::Message> outbox_;
+  // Raft's last entry (index, term) as of the last Process() or own proposal: the ledger and the
+  // store hold raft's log up to it.
+  uint64_t mirrored_index_ = 0;
+  uint64_t mirrored_term_ = 0;
 };
 
 }  // namespace cloister::node
