@@ -6,8 +6,16 @@
 //   cloister gov withdraw --proposal-id ID                              SIGNING OUT
 //   cloister gov recovery-share --encrypted-share FILE --encryption-key PEM  SIGNING OUT
 //   cloister gov finish --prepared FILE --signature FILE --signing-cert PEM --out FILE
+//   cloister gov submit FILE  CONNECT       submit a signed request; prints the proposal's state
+//   cloister gov list CONNECT               every proposal: id, state, votes, actions
+//   cloister gov show ID CONNECT            one proposal as JSON (with its threshold)
 //
-// SIGNING is --signing-cert PEM plus either --signing-key PEM (sign here) or --prepare-only
+// CONNECT is --sandbox D, or --server HOST:PORT --service-cert PEM --policy FILE: the service
+// is verified (attestation against the policy) before anything is sent.
+//
+// SIGNING is --service-cert PEM (the service the request is for: its SHA-256 goes into the
+// signed header, so the request is refused by any other service) and --signing-cert PEM plus
+// either --signing-key PEM (sign here) or --prepare-only
 // (write OUT as a prepared request and OUT.tbs, the exact bytes an HSM must sign; then run
 // `gov finish` with the signature, raw r||s or DER). Every request gets created_at = now (or
 // --created-at) and a random 16-byte nonce. Exit 0 on success, 1 when an input is refused
@@ -15,11 +23,15 @@
 // verify), 2 on usage or I/O errors.
 #include <CLI/CLI.hpp>
 
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 
+#include "client_support.h"
 #include "cloister/crypto/key.h"
 #include "cloister/crypto/random.h"
 #include "cloister/crypto/x509.h"
@@ -32,6 +44,7 @@ namespace cloister::cli {
 namespace {
 
 struct SigningOptions {
+  std::string service_certificate_path;
   std::string key_path;
   std::string certificate_path;
   std::string out_path;
@@ -71,8 +84,10 @@ int64_t NowUnixSeconds() {
 Status MakeRequest(const SigningOptions& signing, gov::RequestType type,
                    const std::string& proposal_id, ByteSpan payload) {
   ASSIGN_OR_RETURN(crypto::Certificate certificate, ReadCertificate(signing.certificate_path));
+  ASSIGN_OR_RETURN(crypto::Certificate service, ReadCertificate(signing.service_certificate_path));
   gov::RequestHeaders headers{type, signing.created_at > 0 ? signing.created_at : NowUnixSeconds(),
-                              proposal_id, crypto::SecureRandomBytes(16)};
+                              proposal_id, crypto::SecureRandomBytes(16),
+                              gov::ServiceIdOf(service)};
   ASSIGN_OR_RETURN(gov::PreparedRequest prepared,
                    gov::PreparedRequest::Prepare(certificate, headers, payload));
   if (signing.prepare_only) {
@@ -137,15 +152,81 @@ Status Finish(const std::string& prepared_path, const std::string& signature_pat
   return OkStatus();
 }
 
+// The node's answer to a request or a read: refusals by the node are exit 1 (the error names the
+// reason), transport and usage errors exit 2.
+Status Submit(const ConnectFlags& connect, const std::string& path) {
+  ASSIGN_OR_RETURN(Bytes request, ReadFileBytes(path));
+  ASSIGN_OR_RETURN(Connected connected, Connect(connect));
+  ASSIGN_OR_RETURN(client::Response answer,
+                   connected.client->Post("/gov/requests", ToString(request)));
+  nlohmann::json body = nlohmann::json::parse(answer.body, nullptr, false);
+  if (!body.is_object()) return ParseError("the node's answer is not JSON");
+  std::cout << body.value("type", std::string("request")) << " executed in transaction "
+            << body.value("transaction_id", std::string("?")) << ": proposal "
+            << body.value("proposal_id", std::string("?")) << " is "
+            << body.value("state", std::string("?")) << " (" << body.value("votes_for", uint64_t{0})
+            << " for, " << body.value("votes_against", uint64_t{0}) << " against, "
+            << body.value("threshold", uint64_t{0}) << " needed)\n";
+  return OkStatus();
+}
+
+Status List(const ConnectFlags& connect) {
+  ASSIGN_OR_RETURN(Connected connected, Connect(connect, /*attest=*/false));
+  ASSIGN_OR_RETURN(client::Response answer, connected.client->Get("/gov/proposals"));
+  nlohmann::json body = nlohmann::json::parse(answer.body, nullptr, false);
+  if (!body.is_object() || !body.contains("proposals") || !body["proposals"].is_array()) {
+    return ParseError("the node's answer has no proposals list");
+  }
+  std::cout << "proposal id                                                        state      "
+               "for against  actions\n";
+  for (const nlohmann::json& proposal : body["proposals"]) {
+    size_t in_favour = 0;
+    size_t against = 0;
+    for (const auto& [member, vote] : proposal.value("votes", nlohmann::json::object()).items()) {
+      (void)member;
+      ++(vote == "for" ? in_favour : against);
+    }
+    std::string actions;
+    for (const nlohmann::json& action : proposal.value("actions", nlohmann::json::array())) {
+      actions += (actions.empty() ? "" : ",") + action.value("name", std::string("?"));
+    }
+    std::string state = proposal.value("state", std::string("?"));
+    state.resize(std::max<size_t>(state.size(), 10), ' ');
+    std::cout << proposal.value("id", std::string("?")) << " " << state << " " << in_favour << "   "
+              << against << "        " << actions << "\n";
+  }
+  return OkStatus();
+}
+
+Status Show(const ConnectFlags& connect, const std::string& id) {
+  if (id.empty() || id.size() > 64 ||
+      id.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    return InvalidArgumentError("a proposal id is up to 64 lower-case hex digits");
+  }
+  ASSIGN_OR_RETURN(Connected connected, Connect(connect, /*attest=*/false));
+  ASSIGN_OR_RETURN(client::Response answer, connected.client->Get("/gov/proposals/" + id));
+  nlohmann::json body = nlohmann::json::parse(answer.body, nullptr, false);
+  if (!body.is_object()) return ParseError("the node's answer is not JSON");
+  std::cout << body.dump(2) << "\n";
+  return OkStatus();
+}
+
 int Report(std::string_view verb, const Status& status) {
   if (status.ok()) return kExitOk;
   std::cerr << "cloister gov " << verb << ": " << status.error().ToString() << "\n";
   const ErrorCode code = status.error().code;
-  const bool refused = code == ErrorCode::kPolicy || code == ErrorCode::kVerification;
+  const bool refused = code == ErrorCode::kPolicy || code == ErrorCode::kVerification ||
+                       code == ErrorCode::kPermissionDenied || code == ErrorCode::kAlreadyExists ||
+                       code == ErrorCode::kOutOfRange || code == ErrorCode::kFailedPrecondition ||
+                       code == ErrorCode::kNotFound;
   return refused ? kExitRejected : kExitUsage;
 }
 
 void AddSigningOptions(CLI::App* command, const std::shared_ptr<SigningOptions>& signing) {
+  command
+      ->add_option("--service-cert", signing->service_certificate_path,
+                   "Certificate of the service the request is for (PEM)")
+      ->required();
   command->add_option("--signing-cert", signing->certificate_path, "Member certificate (PEM)")
       ->required();
   command->add_option("--signing-key", signing->key_path, "Member signing key (PEM)");
@@ -229,6 +310,25 @@ void AddGovCommands(CLI::App& app, int* exit_code) {
   finish->add_option("--out", *out, "Output file")->required();
   finish->callback(
       [=] { *exit_code = Report("finish", Finish(*prepared, *signature, *certificate, *out)); });
+
+  CLI::App* submit = gov->add_subcommand("submit", "Submit a signed request to the network");
+  auto submit_connect = std::make_shared<ConnectFlags>();
+  auto submit_path = std::make_shared<std::string>();
+  submit->add_option("request", *submit_path, "Signed request (COSE_Sign1 file)")->required();
+  submit_connect->AddTo(submit);
+  submit->callback([=] { *exit_code = Report("submit", Submit(*submit_connect, *submit_path)); });
+
+  CLI::App* list = gov->add_subcommand("list", "List the network's proposals");
+  auto list_connect = std::make_shared<ConnectFlags>();
+  list_connect->AddTo(list);
+  list->callback([=] { *exit_code = Report("list", List(*list_connect)); });
+
+  CLI::App* show = gov->add_subcommand("show", "Show one proposal");
+  auto show_connect = std::make_shared<ConnectFlags>();
+  auto show_id = std::make_shared<std::string>();
+  show->add_option("id", *show_id, "Proposal id (hex)")->required();
+  show_connect->AddTo(show);
+  show->callback([=] { *exit_code = Report("show", Show(*show_connect, *show_id)); });
 }
 
 const bool kRegistered = RegisterCommands("gov", &AddGovCommands);

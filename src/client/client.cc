@@ -222,4 +222,10 @@ Result<Response> Client::Get(const std::string& target) {
   return response;
 }
 
+Result<Response> Client::Post(const std::string& target, const std::string& body) {
+  ASSIGN_OR_RETURN(Response response, ExchangeWithRetries("POST", target, body));
+  if (response.status >= 300) return ErrorFromResponse(response);
+  return response;
+}
+
 }  // namespace cloister::client

@@ -21,23 +21,27 @@ done
 [[ "$(stat -c %a alice_enc_privk.pem)" == 600 ]] || fail "encryption key is not mode 600"
 if "$cloister" member keygen --name alice 2>/dev/null; then fail "keygen overwrote files"; fi
 
-sign=(--signing-key alice_privk.pem --signing-cert alice_cert.pem)
+# Any certificate stands for the service here: requests carry the SHA-256 of its DER.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=service \
+  -keyout service_key.pem -out service_cert.pem -days 2 2>/dev/null
+svc=(--service-cert service_cert.pem)
+sign=(--signing-key alice_privk.pem --signing-cert alice_cert.pem "${svc[@]}")
 "$cloister" gov propose --action add_measurement \
   --args '{"platform":"sev_snp","measurement":"'"$(printf 'ab%.0s' {1..48})"'"}' \
   "${sign[@]}" --out proposal.cose >/dev/null
 "$cloister" gov vote --proposal-id 00ff --for "${sign[@]}" --out vote.cose >/dev/null
 "$cloister" gov withdraw --proposal-id 00ff "${sign[@]}" --out withdraw.cose >/dev/null
 "$cloister" gov propose --action open_network --signing-key bob_privk.pem \
-  --signing-cert bob_cert.pem --out bob.cose >/dev/null
+  --signing-cert bob_cert.pem "${svc[@]}" --out bob.cose >/dev/null
 
 # Two-step: prepare, sign the .tbs with openssl (DER ECDSA), finish.
 "$cloister" gov vote --proposal-id 00ff --against --signing-cert alice_cert.pem --prepare-only \
-  --out hsm.prepared >/dev/null
+  "${svc[@]}" --out hsm.prepared >/dev/null
 openssl dgst -sha256 -sign alice_privk.pem -out hsm.sig hsm.prepared.tbs
 "$cloister" gov finish --prepared hsm.prepared --signature hsm.sig --signing-cert alice_cert.pem \
   --out hsm.cose >/dev/null
 
-/usr/bin/python3 - alice_cert.pem bob_cert.pem <<'PY'
+/usr/bin/python3 - alice_cert.pem bob_cert.pem service_cert.pem <<'PY'
 import sys, hashlib, json, cbor2
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -50,6 +54,7 @@ def load(path):
 
 alice, alice_kid = load(sys.argv[1])
 bob, bob_kid = load(sys.argv[2])
+service, service_id = load(sys.argv[3])
 
 def check(path, cert, kid, alg, typ, proposal_id, payload_check):
     msg = cbor2.loads(open(path, "rb").read())
@@ -62,6 +67,7 @@ def check(path, cert, kid, alg, typ, proposal_id, payload_check):
     assert isinstance(headers["cloister.gov.created_at"], int)
     assert len(headers["cloister.gov.nonce"]) == 16
     assert headers.get("cloister.gov.proposal_id") == proposal_id, path
+    assert headers["cloister.gov.service"] == service_id, path + ": service is not SHA-256 of its certificate"
     assert unprotected == {}, path
     tbs = cbor2.dumps(["Signature1", protected, b"", payload])
     key = cert.public_key()
@@ -90,7 +96,7 @@ set +e
 "$cloister" gov propose --action make_coffee "${sign[@]}" --out x.cose 2>/dev/null
 [[ $? == 1 ]] || fail "unknown action should exit 1"
 "$cloister" gov propose --action open_network --signing-key bob_privk.pem \
-  --signing-cert alice_cert.pem --out x.cose 2>/dev/null
+  --signing-cert alice_cert.pem "${svc[@]}" --out x.cose 2>/dev/null
 [[ $? == 1 ]] || fail "a key that does not match the certificate should exit 1"
 "$cloister" gov finish --prepared hsm.prepared --signature hsm.sig --signing-cert bob_cert.pem \
   --out x.cose 2>/dev/null
@@ -98,8 +104,11 @@ set +e
 "$cloister" gov vote --proposal-id 00ff --for --against "${sign[@]}" --out x.cose 2>/dev/null
 [[ $? != 0 ]] || fail "--for with --against should fail"
 "$cloister" gov vote --proposal-id 00ff --for --signing-cert missing.pem \
-  --signing-key alice_privk.pem --out x.cose 2>/dev/null
+  --signing-key alice_privk.pem "${svc[@]}" --out x.cose 2>/dev/null
 [[ $? == 2 ]] || fail "missing certificate should exit 2"
+"$cloister" gov vote --proposal-id 00ff --for --signing-cert alice_cert.pem \
+  --signing-key alice_privk.pem --out x.cose 2>/dev/null
+[[ $? == 2 ]] || fail "a request without --service-cert should exit 2"
 set -e
 [[ ! -e x.cose ]] || fail "a refused request was written"
 echo "gov cli test passed"

@@ -22,6 +22,9 @@ namespace cloister::gov::testing {
 
 inline constexpr int64_t kNow = 1'750'000'000;
 
+// The service the test requests are for (ServiceIdOf a service certificate in production).
+inline Bytes ServiceId() { return Bytes(kServiceIdBytes, 0x5e); }
+
 struct TestMember {
   crypto::PrivateKey key;
   crypto::Certificate certificate;
@@ -75,7 +78,7 @@ class GovTest : public ::testing::Test {
 
   Bytes Sign(const TestMember& member, RequestType type, std::string_view payload,
              const std::string& proposal_id = "", int64_t created_at = kNow) {
-    RequestHeaders headers{type, created_at, proposal_id, {}};
+    RequestHeaders headers{type, created_at, proposal_id, {}, ServiceId()};
     Result<Bytes> message = SignRequest(member.key, member.certificate, headers, AsBytes(payload));
     EXPECT_TRUE(message.ok()) << message.error().ToString();
     return message.ok() ? *message : Bytes{};
@@ -98,7 +101,7 @@ class GovTest : public ::testing::Test {
   // Executes one request in its own transaction: committed when it succeeds, aborted otherwise.
   Result<Outcome> Execute(ByteSpan message) {
     kv::Tx tx = store_.Begin();
-    Result<Outcome> outcome = ExecuteRequest(tx, message, VerifyRequestOptions{kNow});
+    Result<Outcome> outcome = ExecuteRequest(tx, message, VerifyRequestOptions{ServiceId(), kNow});
     if (outcome.ok()) {
       EXPECT_TRUE(store_.Commit(tx).ok());
     } else {

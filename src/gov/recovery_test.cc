@@ -32,7 +32,8 @@ class RecoveryTest : public GovTest {
     shamir::Share share = DecryptShare(encrypted, members_[index].encryption.private_key).value();
     const Bytes message =
         Sign(members_[index], RequestType::kRecoveryShare, RecoverySharePayload(share));
-    Result<VerifiedRequest> verified = VerifyRequest(tx, message, VerifyRequestOptions{kNow});
+    Result<VerifiedRequest> verified =
+        VerifyRequest(tx, message, VerifyRequestOptions{testing::ServiceId(), kNow});
     tx.Abort();
     EXPECT_TRUE(verified.ok()) << verified.error().ToString();
     return verified.value();
@@ -96,7 +97,8 @@ TEST_F(RecoveryTest, WrongShareIsDetected) {
                             .value();
   share.y[5] ^= 0x01;
   const Bytes message = Sign(members_[1], RequestType::kRecoveryShare, RecoverySharePayload(share));
-  VerifiedRequest request = VerifyRequest(tx, message, VerifyRequestOptions{kNow}).value();
+  VerifiedRequest request =
+      VerifyRequest(tx, message, VerifyRequestOptions{testing::ServiceId(), kNow}).value();
   tx.Abort();
   ASSERT_TRUE(coordinator.Submit(request).ok());
   Result<LedgerSecretMap> recovered = coordinator.Recover();

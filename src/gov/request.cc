@@ -42,6 +42,11 @@ Status CheckHeaders(const RequestHeaders& headers) {
     return InvalidArgumentError("nonce is ", headers.nonce.size(), " bytes, at most ",
                                 kMaxNonceBytes);
   }
+  if (headers.service_id.size() != kServiceIdBytes) {
+    return InvalidArgumentError("the service id must be ", kServiceIdBytes,
+                                " bytes (SHA-256 of the service certificate), not ",
+                                headers.service_id.size());
+  }
   if (headers.created_at_unix_seconds <= 0) {
     return InvalidArgumentError("created_at must be a positive Unix time");
   }
@@ -74,6 +79,12 @@ Result<RequestHeaders> ReadHeaders(const cose::Sign1Message& message) {
     if (!bytes.ok()) return ParseError("request: ", kHeaderNonce, " is not a byte string");
     out.nonce.assign(bytes->begin(), bytes->end());
   }
+  const Value* service = headers.Find(kHeaderService);
+  if (service == nullptr)
+    return ParseError("request: protected header ", kHeaderService, " missing");
+  Result<ByteSpan> service_bytes = service->AsBytes();
+  if (!service_bytes.ok()) return ParseError("request: ", kHeaderService, " is not a byte string");
+  out.service_id.assign(service_bytes->begin(), service_bytes->end());
   Status valid = CheckHeaders(out);
   if (!valid.ok()) return ParseError("request: ", valid.error().message);
   return out;
@@ -127,6 +138,7 @@ Result<PreparedRequest> PreparedRequest::Prepare(const crypto::Certificate& sign
   if (!headers.nonce.empty()) {
     map.Insert(Value::Text(std::string(kHeaderNonce)), Value::ByteString(headers.nonce));
   }
+  map.Insert(Value::Text(std::string(kHeaderService)), Value::ByteString(headers.service_id));
   PreparedRequest prepared;
   prepared.protected_bytes_ = cbor::Encode(map);
   prepared.payload_.assign(payload.begin(), payload.end());
@@ -213,8 +225,16 @@ Result<Bytes> SignRequest(const crypto::PrivateKey& key, const crypto::Certifica
   return prepared.Finish(signer, signature);
 }
 
+Bytes ServiceIdOf(const crypto::Certificate& service_certificate) {
+  return crypto::Sha256(service_certificate.Der());
+}
+
 Result<VerifiedRequest> VerifyRequest(kv::Tx& tx, ByteSpan message,
                                       const VerifyRequestOptions& options) {
+  if (options.service_id.size() != kServiceIdBytes) {
+    return InvalidArgumentError("request verification needs this service's id (", kServiceIdBytes,
+                                " bytes)");
+  }
   cbor::DecodeOptions decode = cbor::DeterministicOptions();
   decode.max_depth = 8;
   decode.max_string_bytes = kMaxRequestPayloadBytes;
@@ -229,6 +249,10 @@ Result<VerifiedRequest> VerifyRequest(kv::Tx& tx, ByteSpan message,
         "certificate");
   }
   ASSIGN_OR_RETURN(RequestHeaders headers, ReadHeaders(*decoded));
+  if (headers.service_id != options.service_id) {
+    return PermissionDeniedError("request is for service ", ToHex(headers.service_id),
+                                 ", not this service ", ToHex(options.service_id));
+  }
 
   const std::string member_id = ToHex(kid->data());
   Result<StoredMember> member = FindMember(tx, member_id);

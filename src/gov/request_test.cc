@@ -19,9 +19,15 @@ class RequestTest : public GovTest {
  protected:
   void SetUp() override { Genesis(2); }
 
+  Bytes VerifiedService(ByteSpan message) {
+    Result<VerifiedRequest> verified = Verify(message);
+    return verified.ok() ? verified->headers.service_id : Bytes{};
+  }
+
   Result<VerifiedRequest> Verify(ByteSpan message, int64_t now = kNow) {
     kv::Tx tx = store_.Begin();
-    Result<VerifiedRequest> verified = VerifyRequest(tx, message, VerifyRequestOptions{now});
+    Result<VerifiedRequest> verified =
+        VerifyRequest(tx, message, VerifyRequestOptions{testing::ServiceId(), now});
     tx.Abort();
     return verified;
   }
@@ -92,7 +98,8 @@ TEST_F(RequestTest, NonMemberIsRefused) {
 TEST_F(RequestTest, SignatureByAnotherKeyIsRefused) {
   testing::TestMember outsider = MakeMember("outsider");
   Result<PreparedRequest> prepared = PreparedRequest::Prepare(
-      members_[0].certificate, RequestHeaders{RequestType::kProposal, kNow, ""}, ToBytes("{}"));
+      members_[0].certificate,
+      RequestHeaders{RequestType::kProposal, kNow, "", {}, testing::ServiceId()}, ToBytes("{}"));
   ASSERT_TRUE(prepared.ok());
   Bytes signature = SignToBeSigned(outsider.key, prepared->ToBeSigned()).value();
   Result<Bytes> finished = prepared->Finish(members_[0].certificate, signature);
@@ -117,7 +124,8 @@ TEST_F(RequestTest, RecordedRequestIsAReplay) {
   const Bytes resigned = Sign(members_[0], RequestType::kBallot, R"({"vote":"for"})", "ab");
   ASSERT_NE(message, resigned);
   kv::Tx tx = store_.Begin();
-  Result<VerifiedRequest> verified = VerifyRequest(tx, message, VerifyRequestOptions{kNow});
+  Result<VerifiedRequest> verified =
+      VerifyRequest(tx, message, VerifyRequestOptions{testing::ServiceId(), kNow});
   ASSERT_TRUE(verified.ok());
   ASSERT_TRUE(RecordRequest(tx, *verified).ok());
   ASSERT_TRUE(store_.Commit(tx).ok());
@@ -134,10 +142,12 @@ TEST_F(RequestTest, RecordedRequestIsAReplay) {
 TEST_F(RequestTest, NonceDistinguishesRequests) {
   kv::Tx tx = store_.Begin();
   for (uint8_t nonce = 1; nonce <= 2; ++nonce) {
-    RequestHeaders headers{RequestType::kProposal, kNow, "", Bytes(16, nonce)};
+    RequestHeaders headers{RequestType::kProposal, kNow, "", Bytes(16, nonce),
+                           testing::ServiceId()};
     const Bytes message =
         SignRequest(members_[0].key, members_[0].certificate, headers, ToBytes("{}")).value();
-    Result<VerifiedRequest> verified = VerifyRequest(tx, message, VerifyRequestOptions{kNow});
+    Result<VerifiedRequest> verified =
+        VerifyRequest(tx, message, VerifyRequestOptions{testing::ServiceId(), kNow});
     ASSERT_TRUE(verified.ok()) << verified.error().ToString();
     EXPECT_EQ(verified->headers.nonce, Bytes(16, nonce));
     ASSERT_TRUE(RecordRequest(tx, *verified).ok());
@@ -150,7 +160,8 @@ TEST_F(RequestTest, NonceDistinguishesRequests) {
 // request that verifies.
 TEST_F(RequestTest, TwoStepSigningWithDerSignature) {
   Result<PreparedRequest> prepared = PreparedRequest::Prepare(
-      members_[1].certificate, RequestHeaders{RequestType::kWithdrawal, kNow, "cafe"}, {});
+      members_[1].certificate,
+      RequestHeaders{RequestType::kWithdrawal, kNow, "cafe", {}, testing::ServiceId()}, {});
   ASSERT_TRUE(prepared.ok());
   Result<PreparedRequest> reloaded = PreparedRequest::Decode(prepared->Encode());
   ASSERT_TRUE(reloaded.ok()) << reloaded.error().ToString();
@@ -185,17 +196,47 @@ TEST_F(RequestTest, OtherKeyTypes) {
 // created_at must be positive.
 TEST_F(RequestTest, HeaderRules) {
   const crypto::Certificate& certificate = members_[0].certificate;
-  EXPECT_FALSE(PreparedRequest::Prepare(certificate, {RequestType::kBallot, kNow, ""}, {}).ok());
-  EXPECT_FALSE(
-      PreparedRequest::Prepare(certificate, {RequestType::kWithdrawal, kNow, ""}, {}).ok());
-  EXPECT_FALSE(
-      PreparedRequest::Prepare(certificate, {RequestType::kProposal, kNow, "ab"}, {}).ok());
-  EXPECT_FALSE(PreparedRequest::Prepare(certificate, {RequestType::kProposal, 0, ""}, {}).ok());
-  EXPECT_FALSE(
-      PreparedRequest::Prepare(certificate, {RequestType::kProposal, kNow, "", Bytes(33, 1)}, {})
-          .ok());
+  const Bytes service = testing::ServiceId();
+  auto prepare = [&](RequestType type, int64_t created_at, const std::string& proposal_id,
+                     Bytes nonce, Bytes service_id) {
+    return PreparedRequest::Prepare(
+        certificate, {type, created_at, proposal_id, std::move(nonce), std::move(service_id)}, {});
+  };
+  EXPECT_TRUE(prepare(RequestType::kProposal, kNow, "", {}, service).ok());
+  EXPECT_FALSE(prepare(RequestType::kBallot, kNow, "", {}, service).ok());
+  EXPECT_FALSE(prepare(RequestType::kWithdrawal, kNow, "", {}, service).ok());
+  EXPECT_FALSE(prepare(RequestType::kProposal, kNow, "ab", {}, service).ok());
+  EXPECT_FALSE(prepare(RequestType::kProposal, 0, "", {}, service).ok());
+  EXPECT_FALSE(prepare(RequestType::kProposal, kNow, "", Bytes(33, 1), service).ok());
+  // The service id is required and is a SHA-256.
+  EXPECT_FALSE(prepare(RequestType::kProposal, kNow, "", {}, {}).ok());
+  EXPECT_FALSE(prepare(RequestType::kProposal, kNow, "", {}, Bytes(31, 1)).ok());
   EXPECT_FALSE(ParseRequestType("vote").ok());
   EXPECT_EQ(ParseRequestType("recovery_share").value(), RequestType::kRecoveryShare);
+}
+
+// A request signed for another service is refused by this one (a member of two networks cannot
+// have a request replayed from one to the other), and a verifier must know its service id.
+TEST_F(RequestTest, RequestForAnotherServiceIsRefused) {
+  RequestHeaders headers{RequestType::kProposal, kNow, "", {}, Bytes(kServiceIdBytes, 0x77)};
+  const Bytes other =
+      SignRequest(members_[0].key, members_[0].certificate, headers, ToBytes("{}")).value();
+  Result<VerifiedRequest> verified = Verify(other);
+  ASSERT_FALSE(verified.ok());
+  EXPECT_EQ(verified.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_NE(verified.error().message.find("not this service"), std::string::npos);
+
+  const Bytes ours = Sign(members_[0], RequestType::kProposal, "{}");
+  ASSERT_TRUE(Verify(ours).ok());
+  EXPECT_EQ(VerifiedService(ours), testing::ServiceId());
+  kv::Tx tx = store_.Begin();
+  Result<VerifiedRequest> blind = VerifyRequest(tx, ours, VerifyRequestOptions{{}, kNow});
+  tx.Abort();
+  ASSERT_FALSE(blind.ok());
+  EXPECT_EQ(blind.error().code, ErrorCode::kInvalidArgument);
+
+  // ServiceIdOf is the SHA-256 of the certificate DER.
+  EXPECT_EQ(ServiceIdOf(members_[1].certificate), crypto::Sha256(members_[1].certificate.Der()));
 }
 
 // A member record whose id does not match its certificate is reported as corrupt, and the

@@ -93,6 +93,9 @@ class Client {
   Result<ledger::ReceiptClaims> VerifyReceipt(ByteSpan receipt, const TxId& id) const;
   // GET of any API path (application reads, /metrics); errors are the node's errors.
   Result<Response> Get(const std::string& target);
+  // POST of `body` to any API path (signed governance requests, which are not secret), with the
+  // same redirects and retries as Get(); errors are the node's errors.
+  Result<Response> Post(const std::string& target, const std::string& body);
 
   [[nodiscard]] const std::string& server() const { return server_; }
   [[nodiscard]] EventSealer* sealer() { return sealer_ ? &*sealer_ : nullptr; }

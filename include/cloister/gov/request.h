@@ -6,6 +6,8 @@
 //   "cloister.gov.type"         "proposal" | "ballot" | "withdrawal" | "recovery_share"
 //   "cloister.gov.created_at"   Unix seconds when the member made it
 //   "cloister.gov.proposal_id"  hex proposal id (ballots and withdrawals only)
+//   "cloister.gov.service"      the service the request is for: SHA-256 of the service
+//                               certificate DER (32 bytes, ServiceIdOf)
 //   "cloister.gov.nonce"        optional, up to 32 bytes: lets a member make the same request
 //                               twice in one second (tools put 16 random bytes here)
 // and whose payload is the request body (JSON for proposals and ballots, see proposals.h).
@@ -17,6 +19,8 @@
 // before a request leaves the member's machine.
 //
 // Invariants checked by VerifyRequest (each refusal names its reason):
+//  0. The request names the verifying service (VerifyRequestOptions::service_id): a request
+//     signed for one network cannot be executed by another one the member also governs.
 //  1. The signer is a current, active member: the kid names a member record and the signature
 //     verifies under that record's certificate key (not under anything the message carries).
 //  2. created_at lies within [now - max_age, now + max_future]: an old request cannot be
@@ -49,6 +53,8 @@ inline constexpr std::string_view kHeaderType = "cloister.gov.type";
 inline constexpr std::string_view kHeaderCreatedAt = "cloister.gov.created_at";
 inline constexpr std::string_view kHeaderProposalId = "cloister.gov.proposal_id";
 inline constexpr std::string_view kHeaderNonce = "cloister.gov.nonce";
+inline constexpr std::string_view kHeaderService = "cloister.gov.service";
+inline constexpr size_t kServiceIdBytes = 32;
 inline constexpr size_t kMaxNonceBytes = 32;
 
 // Largest request payload accepted (a proposal adding a member carries a certificate).
@@ -61,7 +67,12 @@ struct RequestHeaders {
   std::string proposal_id;
   // Optional (empty: no nonce header), at most kMaxNonceBytes.
   Bytes nonce;
+  // Required: the service the request is for (ServiceIdOf its certificate).
+  Bytes service_id;
 };
+
+// The id requests name a service by: SHA-256 of its certificate's DER encoding.
+Bytes ServiceIdOf(const crypto::Certificate& service_certificate);
 
 // A request ready to be signed. Plain data: it can be written to a file between the two steps
 // (Encode/Decode, a CBOR array [protected header bstr, payload bstr]).
@@ -97,6 +108,8 @@ Result<Bytes> SignRequest(const crypto::PrivateKey& key, const crypto::Certifica
                           const RequestHeaders& headers, ByteSpan payload);
 
 struct VerifyRequestOptions {
+  // ServiceIdOf this service's certificate; requests naming another service are refused.
+  Bytes service_id;
   int64_t now_unix_seconds = 0;
   int64_t max_age_seconds = 600;
   int64_t max_future_seconds = 120;
@@ -110,7 +123,7 @@ struct VerifiedRequest {
   Bytes digest;  // SHA-256 of the Sig_structure
 };
 
-// Checks `message` against the state `tx` reads (invariants 1-3). Writes nothing.
+// Checks `message` against the state `tx` reads (invariants 0-3). Writes nothing.
 Result<VerifiedRequest> VerifyRequest(kv::Tx& tx, ByteSpan message,
                                       const VerifyRequestOptions& options);
 
