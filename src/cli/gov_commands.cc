@@ -182,12 +182,14 @@ Status List(const ConnectFlags& connect) {
   for (const nlohmann::json& proposal : body["proposals"]) {
     size_t in_favour = 0;
     size_t against = 0;
-    for (const auto& [member, vote] : proposal.value("votes", nlohmann::json::object()).items()) {
+    const nlohmann::json votes = proposal.value("votes", nlohmann::json::object());
+    for (const auto& [member, vote] : votes.items()) {
       (void)member;
       ++(vote == "for" ? in_favour : against);
     }
     std::string actions;
-    for (const nlohmann::json& action : proposal.value("actions", nlohmann::json::array())) {
+    const nlohmann::json listed = proposal.value("actions", nlohmann::json::array());
+    for (const nlohmann::json& action : listed) {
       actions += (actions.empty() ? "" : ",") + action.value("name", std::string("?"));
     }
     std::string state = proposal.value("state", std::string("?"));

@@ -1,7 +1,9 @@
 // `cloister sandbox [--nodes 3] [--dir D]`: a local development network of N cloisterd processes
 // with simulated TEEs. Node 0 founds the service (genesis); the others join it one after the
 // other, each attesting with the simulated TEE. When every node is a trusted voter and the whole
-// service verifies against D/policy.json, one line containing `ready` is printed. The sandbox
+// service verifies against D/policy.json, the sandbox's member (D/member0_*.pem) opens the network
+// by vote (a signed open_network proposal and its ballot, docs/governance.md), and one line
+// containing `ready` is printed. The sandbox
 // then runs until SIGINT or SIGTERM, and stops its nodes (SIGTERM, then SIGKILL after 10 s).
 // A node that dies meanwhile is reported and not restarted (tests kill nodes on purpose).
 //
@@ -31,7 +33,10 @@
 
 #include "client_support.h"
 #include "cloister/crypto/key.h"
+#include "cloister/crypto/random.h"
 #include "cloister/crypto/x509.h"
+#include "cloister/gov/proposals.h"
+#include "cloister/gov/request.h"
 #include "cloister/tee/attester.h"
 #include "cloister/tee/virtual_tee.h"
 #include "command_registry.h"
@@ -184,6 +189,9 @@ class Sandbox {
 
   Status Prepare();
   Status StartAll();
+  // The sandbox's member opens the network as members of any network do: it signs an
+  // open_network proposal and its ballot for it (one member: the threshold is one vote).
+  Status OpenByVote();
   void RunUntilSignal();
   void StopAll();
   [[nodiscard]] const SandboxLayout& layout() const { return layout_; }
@@ -329,6 +337,48 @@ Status Sandbox::StartAll() {
   return OkStatus();
 }
 
+Status Sandbox::OpenByVote() {
+  RETURN_IF_ERROR(EnsureClient());
+  ASSIGN_OR_RETURN(std::string key_pem, ReadTextFile(layout_.dir + "/member0_key.pem"));
+  ASSIGN_OR_RETURN(crypto::PrivateKey key, crypto::PrivateKey::FromPem(key_pem));
+  ASSIGN_OR_RETURN(std::string member_pem, ReadTextFile(layout_.dir + "/member0_cert.pem"));
+  ASSIGN_OR_RETURN(crypto::Certificate member, crypto::Certificate::FromPem(member_pem));
+  ASSIGN_OR_RETURN(std::string service_pem, ReadTextFile(layout_.service_certificate_path));
+  ASSIGN_OR_RETURN(crypto::Certificate service, crypto::Certificate::FromPem(service_pem));
+  auto submit = [&](gov::RequestType type, const std::string& proposal_id,
+                    std::string_view payload) -> Result<nlohmann::json> {
+    const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    gov::RequestHeaders headers{type, now, proposal_id, crypto::SecureRandomBytes(16),
+                                gov::ServiceIdOf(service)};
+    ASSIGN_OR_RETURN(Bytes request, gov::SignRequest(key, member, headers, AsBytes(payload)));
+    ASSIGN_OR_RETURN(client::Response answer,
+                     connected_->client->Post("/gov/requests", ToString(request)));
+    nlohmann::json body = nlohmann::json::parse(answer.body, nullptr, false);
+    if (!body.is_object() || !body.contains("proposal_id") || !body["proposal_id"].is_string() ||
+        !body.contains("state") || !body["state"].is_string()) {
+      return ParseError("governance answer without proposal_id and state: ",
+                        answer.body.substr(0, 200));
+    }
+    return body;
+  };
+  ASSIGN_OR_RETURN(std::string proposal, gov::MakeProposal("open_network", "{}"));
+  ASSIGN_OR_RETURN(nlohmann::json proposed, submit(gov::RequestType::kProposal, "", proposal));
+  const std::string id = proposed["proposal_id"].get<std::string>();
+  std::cerr << "sandbox: member0 proposed open_network (proposal " << id.substr(0, 16) << "..., "
+            << proposed["state"].get<std::string>() << ")\n";
+  ASSIGN_OR_RETURN(nlohmann::json voted,
+                   submit(gov::RequestType::kBallot, id, R"({"vote":"for"})"));
+  const std::string state = voted["state"].get<std::string>();
+  std::cerr << "sandbox: member0 voted for it: proposal " << state << " in transaction "
+            << voted.value("transaction_id", std::string("?")) << "\n";
+  if (state != "accepted") {
+    return FailedPreconditionError("the open_network proposal is ", state, ", not accepted");
+  }
+  return OkStatus();
+}
+
 void Sandbox::RunUntilSignal() {
   while (!PollSignals(std::chrono::milliseconds(1000))) {
   }
@@ -368,7 +418,9 @@ int RunSandbox(const SandboxFlags& flags) {
     std::cerr << "cloister sandbox: " << prepared.error().ToString() << "\n";
     return kExitUsage;
   }
-  if (Status started = sandbox.StartAll(); !started.ok()) {
+  Status started = sandbox.StartAll();
+  if (started.ok()) started = sandbox.OpenByVote();
+  if (!started.ok()) {
     std::cerr << "cloister sandbox: " << started.error().ToString() << "\n";
     return started.error().code == ErrorCode::kVerification ||
                    started.error().code == ErrorCode::kPolicy

@@ -277,7 +277,9 @@ void Node::Impl::RefreshTrust() {
 void Node::Impl::ApplyNodes(const std::vector<NodeInfo>& nodes) {
   std::map<std::string, uint64_t> next_trusted;
   for (const NodeInfo& info : nodes) {
-    if (info.status == kNodeRetired) continue;
+    // Retired nodes (unreachable, or removed by a remove_node proposal) and nodes pending the
+    // members' vote are no channel partners.
+    if (info.status == kNodeRetired || info.status == kNodePending) continue;
     Result<crypto::Certificate> certificate = crypto::Certificate::FromPem(info.certificate_pem);
     Result<HostPort> address = HostPort::Parse(info.node_address);
     Result<HostPort> client = HostPort::Parse(info.client_address);
@@ -300,6 +302,13 @@ void Node::Impl::ApplyNodes(const std::vector<NodeInfo>& nodes) {
     if (item.second.channel) item.second.channel->Close(PermissionDeniedError("retired"));
     return true;
   });
+  // Channels a node that is no longer trusted opened to this one are closed too.
+  for (const std::weak_ptr<Channel>& weak : inbound) {
+    std::shared_ptr<Channel> channel = weak.lock();
+    if (channel && channel->peer() && !next_trusted.contains(SpkiHex(*channel->peer()))) {
+      channel->Close(PermissionDeniedError("the peer is no longer a trusted node"));
+    }
+  }
   trusted = std::move(next_trusted);
 }
 
@@ -345,8 +354,9 @@ Status Node::Impl::SetNodeStatus(NodeInfo info, std::string_view status) {
 }
 
 // Leader: an admitted node (record status learner) that raft does not know yet is added as a
-// learner, and a learner raft has promoted is recorded as trusted. One change at a time (raft
-// refuses a second pending change; a later tick retries), at most one attempt per node a second.
+// learner, a learner raft has promoted is recorded as trusted, and a retired node still in the
+// configuration is removed from it. One change at a time (raft refuses a second pending change;
+// a later tick retries), at most one attempt per node a second.
 void Node::Impl::MaybeAddLearners() {
   if (!replica->is_leader()) return;
   Result<kv::Tx> tx = replica->BeginCommittedRead();
@@ -356,6 +366,22 @@ void Node::Impl::MaybeAddLearners() {
   const SteadyTime now = Clock::now();
   const raft::Configuration& membership = replica->raft().config();
   for (const NodeInfo& info : *nodes) {
+    if (info.status == kNodeRetired && info.id != self_id && membership.IsMember(info.id)) {
+      // Retired (e.g. by a remove_node proposal) but still in the raft configuration.
+      auto attempt = add_attempts.find(info.id);
+      if (attempt != add_attempts.end() && now - attempt->second < std::chrono::seconds(1)) {
+        continue;
+      }
+      add_attempts[info.id] = now;
+      Result<TxId> change =
+          replica->ProposeConfChange({raft::ConfChangeType::kRemoveNode, info.id});
+      if (change.ok()) {
+        spdlog::info("node {}: removing retired node {} from raft ({})", self_id, info.id,
+                     change->ToString());
+        SchedulePump();
+      }
+      return;
+    }
     if (info.status != kNodeLearner) continue;
     auto attempt = add_attempts.find(info.id);
     if (attempt != add_attempts.end() && now - attempt->second < std::chrono::seconds(1)) continue;
@@ -529,6 +555,12 @@ void Node::Impl::StartChannel(const std::shared_ptr<Channel>& channel, TlsRole r
 
 void Node::Impl::OnFrame(const std::shared_ptr<uint64_t>& sender, Bytes payload) {
   if (stopped || *sender == 0) return;
+  if (!peers.contains(*sender)) {
+    // Retired since its channel opened (ApplyNodes closes such channels; frames already read
+    // are refused here).
+    ++counters.raft_messages_dropped;
+    return;
+  }
   Result<raft::Message> message = raft::DecodeMessage(payload);
   if (!message.ok()) {
     spdlog::warn("node {}: malformed raft message from node {}: {}", self_id, *sender,

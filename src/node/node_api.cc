@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cloister/crypto/random.h"
+#include "cloister/gov/tables.h"
 #include "cloister/tee/policy.h"
 #include "node_internal.h"
 
@@ -72,6 +73,7 @@ void Node::Impl::AddRoutes() {
   router.Add("GET", "/metrics", bind(&Impl::HandleMetrics));
   router.Add("POST", "/node/join/challenge", bind(&Impl::HandleChallenge));
   router.Add("POST", "/node/join", bind(&Impl::HandleJoin));
+  AddGovRoutes();
 }
 
 std::optional<HttpResponse> Node::Impl::RedirectToLeader(const HttpRequest& request) const {
@@ -130,6 +132,13 @@ void Node::Impl::HandleAttestation(const HttpRequest&, const HttpRespond& respon
 
 void Node::Impl::HandleEvent(const HttpRequest& request, const HttpRespond& respond) {
   if (auto redirect = RedirectToLeader(request)) return respond(*redirect);
+  if (!ServiceOpen()) {
+    ++counters.events_refused_not_open;
+    return respond(HttpResponse::ErrorBody(
+        403, "service_not_open",
+        "the service is not open yet: its members must pass an open_network proposal "
+        "(docs/governance.md)"));
+  }
   Result<OpenedEvent> opened = opener->Open(request.body);
   if (!opened.ok()) {
     ++counters.events_refused_invalid;
@@ -230,7 +239,8 @@ void Node::Impl::HandleMetrics(const HttpRequest&, const HttpRespond& respond) {
   metric("cloister_events_refused_total", "counter", "Sealed events refused, by reason.",
          {{"{reason=\"replay\"}", counters.events_refused_replay},
           {"{reason=\"invalid\"}", counters.events_refused_invalid},
-          {"{reason=\"application\"}", counters.events_refused_app}});
+          {"{reason=\"application\"}", counters.events_refused_app},
+          {"{reason=\"not_open\"}", counters.events_refused_not_open}});
   metric("cloister_joins_total", "counter", "Join requests decided by this node.",
          {{"{result=\"admitted\"}", counters.joins_admitted},
           {"{result=\"refused\"}", counters.joins_refused}});

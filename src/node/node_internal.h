@@ -21,6 +21,7 @@
 #include "cloister/crypto/key.h"
 #include "cloister/crypto/random.h"
 #include "cloister/crypto/x509.h"
+#include "cloister/gov/request.h"
 #include "cloister/ledger/secrets.h"
 #include "cloister/node/channel.h"
 #include "cloister/node/http_server.h"
@@ -58,6 +59,7 @@ struct Counters {
   uint64_t events_refused_replay = 0;
   uint64_t events_refused_invalid = 0;
   uint64_t events_refused_app = 0;
+  uint64_t events_refused_not_open = 0;
   uint64_t joins_admitted = 0;
   uint64_t joins_refused = 0;
   uint64_t raft_messages_sent = 0;
@@ -118,6 +120,16 @@ struct Node::Impl {
   // the committed state; the record returned has status learner and no id yet.
   Result<NodeInfo> AdmitJoiner(const HttpRequest& request, Bytes* challenge);
 
+  // node_gov_api.cc
+  void AddGovRoutes();
+  [[nodiscard]] gov::VerifyRequestOptions GovVerifyOptions() const;
+  void HandleGovRequest(const HttpRequest& request, const HttpRespond& respond);
+  void HandleGovProposals(const HttpRequest& request, const HttpRespond& respond);
+  void HandleGovProposal(const HttpRequest& request, const HttpRespond& respond);
+  void HandleGovMembers(const HttpRequest& request, const HttpRespond& respond);
+  // The committed service status is "open" (gov::kServiceOpen); remembered once true.
+  bool ServiceOpen();
+
   // node_bootstrap.cc
   Status CreateIdentity();
   Status Genesis();
@@ -166,6 +178,7 @@ struct Node::Impl {
   std::map<uint64_t, SteadyTime> add_attempts;
   std::map<uint64_t, SteadyTime> last_heard;  // peer id -> last raft message received
   bool ready_written = false;
+  bool service_open = false;  // ServiceOpen() saw the committed status "open"
   std::string advertised_node;    // host:port peers use for this node's channel
   std::string advertised_client;  // host:port clients use for this node's API
   bool pump_scheduled = false;

@@ -20,6 +20,9 @@
 #include "cloister/crypto/aead.h"
 #include "cloister/crypto/hash.h"
 #include "cloister/crypto/hpke.h"
+#include "cloister/crypto/random.h"
+#include "cloister/gov/proposals.h"
+#include "cloister/gov/request.h"
 #include "cloister/ledger/receipt.h"
 #include "cloister/node/https_client.h"
 #include "cloister/node/sealed_event.h"
@@ -98,8 +101,33 @@ class NodeTest : public ::testing::Test {
       if (rule.platform == tee::Platform::kVirtual) rule.measurements = {kGoodMeasurement};
     }
     Write(dir_ / "policy.json", policy.ToJson());
-    crypto::PrivateKey member = *crypto::PrivateKey::Generate(crypto::KeyType::kP256);
-    Write(dir_ / "member.pem", SelfSignedIdentity(member, "member0", Now() - 60, 86400)->Pem());
+    member_key_ = *crypto::PrivateKey::Generate(crypto::KeyType::kP256);
+    member_certificate_ = *SelfSignedIdentity(*member_key_, "member0", Now() - 60, 86400);
+    Write(dir_ / "member.pem", member_certificate_->Pem());
+  }
+
+  // Posts a governance request signed by the member for this service.
+  HttpsResult Govern(const RunningNode& node, gov::RequestType type, const std::string& id,
+                     std::string_view payload) {
+    gov::RequestHeaders headers{type, Now(), id, crypto::SecureRandomBytes(16),
+                                gov::ServiceIdOf(*service_certificate_)};
+    Result<Bytes> request =
+        gov::SignRequest(*member_key_, *member_certificate_, headers, AsBytes(payload));
+    EXPECT_TRUE(request.ok());
+    return Call(node, "POST", "/gov/requests", ToString(request.value_or(Bytes{})));
+  }
+
+  // The only member opens the network: a proposal, then its ballot (threshold one).
+  void OpenNetwork(const RunningNode& node) {
+    HttpsResult proposed =
+        Govern(node, gov::RequestType::kProposal, "", *gov::MakeProposal("open_network", "{}"));
+    ASSERT_EQ(proposed.status, 200u) << proposed.body;
+    const json proposal = json::parse(proposed.body);
+    EXPECT_EQ(proposal["state"], "open");
+    HttpsResult voted = Govern(node, gov::RequestType::kBallot,
+                               proposal["proposal_id"].get<std::string>(), R"({"vote":"for"})");
+    ASSERT_EQ(voted.status, 200u) << voted.body;
+    EXPECT_EQ(json::parse(voted.body)["state"], "accepted");
   }
   void TearDown() override {
     nodes_.clear();
@@ -194,6 +222,8 @@ class NodeTest : public ::testing::Test {
   EchoApp app_;
   std::vector<std::unique_ptr<RunningNode>> nodes_;
   std::optional<crypto::Certificate> service_certificate_;
+  std::optional<crypto::PrivateKey> member_key_;
+  std::optional<crypto::Certificate> member_certificate_;
   std::unique_ptr<HttpsClient> client_;
 };
 
@@ -223,7 +253,13 @@ TEST_F(NodeTest, GenesisServesSealedEventsReceiptsAndMetrics) {
   EXPECT_EQ(claims->measurement, kGoodMeasurement);
 
   crypto::hpke::SenderContext stream = EventStream(n1);
+  // Until the members open the network, events are refused (and not consumed: the same
+  // envelope is accepted after opening).
   const std::string sealed = SealEvent(stream, 7, "hello canary");
+  HttpsResult early = Call(n1, "POST", "/app/events", sealed);
+  EXPECT_EQ(early.status, 403u) << early.body;
+  EXPECT_NE(early.body.find("not open"), std::string::npos) << early.body;
+  OpenNetwork(n1);
   HttpsResult posted = Call(n1, "POST", "/app/events", sealed);
   ASSERT_EQ(posted.status, 200u) << posted.body;
   const std::optional<std::string> tx_header = posted.Header("x-ms-ccf-transaction-id");
@@ -267,6 +303,8 @@ TEST_F(NodeTest, GenesisServesSealedEventsReceiptsAndMetrics) {
             std::string::npos);
   EXPECT_NE(metrics.find("cloister_events_refused_total{reason=\"invalid\"} 2\n"),
             std::string::npos);
+  EXPECT_NE(metrics.find("cloister_events_refused_total{reason=\"not_open\"} 1\n"),
+            std::string::npos);
   EXPECT_NE(metrics.find("cloister_raft_is_leader 1\n"), std::string::npos);
   EXPECT_EQ(metrics.find("canary"), std::string::npos);
 }
@@ -278,6 +316,7 @@ TEST_F(NodeTest, JoinAdmitsAttestedNodeAndRefusesBadOnes) {
   ASSERT_TRUE(started.ok()) << started.error().message;
   RunningNode& n1 = **started;
   ASSERT_TRUE(Eventually([&] { return Call(n1, "GET", "/readyz").status == 200; }));
+  OpenNetwork(n1);
 
   Result<RunningNode*> bad = StartNode(JoinConfig("bad", n1), kBadMeasurement);
   ASSERT_FALSE(bad.ok());

@@ -27,6 +27,7 @@
 #include "cloister/node/tls.h"
 #include "cloister/tee/policy.h"
 #include "cloister/tee/virtual_tee.h"
+#include "gov_util.h"
 #include "process.h"
 
 namespace cloister::e2e {
@@ -80,8 +81,19 @@ class E2eTest : public ::testing::Test {
     }
     std::ofstream(dir_ / "policy.json") << policy.ToJson();
     crypto::PrivateKey member = *crypto::PrivateKey::Generate(crypto::KeyType::kP256);
-    std::ofstream(dir_ / "member0.pem")
-        << node::SelfSignedIdentity(member, "member0", Now() - 60, 86400)->Pem();
+    crypto::Certificate certificate =
+        *node::SelfSignedIdentity(member, "member0", Now() - 60, 86400);
+    std::ofstream(dir_ / "member0.pem") << certificate.Pem();
+    member_.emplace(TestMember{std::move(member), std::move(certificate)});
+  }
+
+  // The member opens the network by vote (events are refused until then).
+  Status OpenNetwork(const HostPort& via) {
+    GovCall call = [this](const HostPort& server, const std::string& method,
+                          const std::string& target, const std::string& body) {
+      return Call(server, method, target, body);
+    };
+    return PassProposal(call, via, *service_certificate_, {*member_}, "open_network");
   }
 
   void TearDown() override {
@@ -226,6 +238,7 @@ class E2eTest : public ::testing::Test {
   fs::path dir_;
   std::vector<std::unique_ptr<NodeProcess>> nodes_;
   std::optional<crypto::Certificate> service_certificate_;
+  std::optional<TestMember> member_;
   std::unique_ptr<node::HttpsClient> client_;
   std::mutex client_mutex_;
 };
@@ -245,6 +258,8 @@ TEST_F(E2eTest, AttestedNetworkSurvivesLeaderLossAndKeepsSecrets) {
     ASSERT_TRUE(joined.ok()) << joined.error().message;
   }
   ASSERT_TRUE(Eventually([&] { return VoterCount(**n0) == 3; }, std::chrono::seconds(60)));
+  Status opened = OpenNetwork(genesis_address);
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
 
   // A disallowed measurement: the joiner exits 1 with the reason; membership is unchanged.
   Result<Process> bad =

@@ -1,0 +1,344 @@
+// Proves issue 6's governance "Done when" with real cloisterd processes on 127.0.0.1 and three
+// members (majority: two votes):
+//  - the network is opened by the members' vote: sealed events are refused while it is
+//    "opening" and after one vote, and accepted once the second vote passes the proposal;
+//  - a node running a measurement the policy does not allow is refused, and is admitted only
+//    after an add_measurement proposal passes (one vote is not enough);
+//  - a node removed by a remove_node proposal is retired, dropped from the raft configuration
+//    and from the others' channel trust: it stops receiving commits and cannot commit anything,
+//    while the others go on committing.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "cloister/crypto/aead.h"
+#include "cloister/crypto/hpke.h"
+#include "cloister/node/https_client.h"
+#include "cloister/node/sealed_event.h"
+#include "cloister/node/tls.h"
+#include "cloister/tee/policy.h"
+#include "gov_util.h"
+#include "process.h"
+
+namespace cloister::e2e {
+namespace {
+
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+using node::HostPort;
+using node::HttpsResult;
+
+const std::string kGoodMeasurement(96, 'a');
+const std::string kNewMeasurement(96, 'c');
+
+int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+bool Eventually(const std::function<bool()>& done, std::chrono::seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return done();
+}
+
+struct NodeProcess {
+  std::string name;
+  Process process;
+  uint64_t id = 0;
+  HostPort client;
+};
+
+class GovE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("cloister_gov_e2e_" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    tee::Policy policy = tee::Policy::Development();
+    for (tee::PlatformRule& rule : policy.platforms) {
+      if (rule.platform == tee::Platform::kVirtual) {
+        rule.measurements = {*FromHex(kGoodMeasurement)};
+      }
+    }
+    std::ofstream(dir_ / "policy.json") << policy.ToJson();
+    std::string certificates;
+    for (int i = 0; i < 3; ++i) {
+      const std::string name = "member" + std::to_string(i);
+      crypto::PrivateKey key = *crypto::PrivateKey::Generate(crypto::KeyType::kP256);
+      crypto::Certificate certificate = *node::SelfSignedIdentity(key, name, Now() - 60, 86400);
+      std::ofstream(dir_ / (name + ".pem")) << certificate.Pem();
+      certificates += std::string(certificates.empty() ? "" : ", ") + "\"" + name + ".pem\"";
+      members_.push_back(TestMember{std::move(key), std::move(certificate)});
+    }
+    member_certificates_ = "[" + certificates + "]";
+  }
+
+  void TearDown() override {
+    if (!HasFailure()) fs::remove_all(dir_);
+  }
+
+  void WriteConfig(const std::string& name, const std::optional<HostPort>& target) {
+    std::ofstream config(dir_ / (name + ".toml"));
+    config << "[node]\nname = \"" << name << "\"\ndata_dir = \"" << name
+           << "\"\nplatform = \"virtual\"\n"
+           << "[raft]\ntick_ms = 20\nelection_ticks = 10\nheartbeat_ticks = 2\n"
+           << "[ledger]\nfsync = false\nsignature_interval_ms = 100\n";
+    if (target) {
+      config << "[join]\ntarget = \"" << target->ToString()
+             << "\"\nservice_certificate = \"service.pem\"\n";
+    } else {
+      config << "[genesis]\nmember_certificates = " << member_certificates_
+             << "\npolicy = \"policy.json\"\nservice_certificate_out = \"service.pem\"\n";
+    }
+  }
+
+  Result<Process> Spawn(const std::string& name, const std::optional<HostPort>& target,
+                        const std::string& measurement) {
+    WriteConfig(name, target);
+    return Process::Spawn(
+        {CLOISTERD_PATH, target ? "join" : "start", "--config", (dir_ / (name + ".toml")).string(),
+         "--ready-file", (dir_ / (name + ".ready.json")).string(), "--virtual-measurement",
+         measurement},
+        (dir_ / (name + ".log")).string());
+  }
+
+  // Starts cloisterd and waits for its ready file.
+  Result<NodeProcess*> Launch(const std::string& name, const std::optional<HostPort>& target,
+                              const std::string& measurement) {
+    ASSIGN_OR_RETURN(Process process, Spawn(name, target, measurement));
+    const fs::path ready = dir_ / (name + ".ready.json");
+    auto node = std::make_unique<NodeProcess>();
+    node->name = name;
+    node->process = std::move(process);
+    if (!Eventually([&] { return fs::exists(ready) || !node->process.running(); },
+                    std::chrono::seconds(60)) ||
+        !fs::exists(ready)) {
+      return UnavailableError(name, " did not become ready; log:\n",
+                              ReadFile(dir_ / (name + ".log")));
+    }
+    const json info = json::parse(ReadFile(ready));
+    node->id = info["node_id"].get<uint64_t>();
+    node->client = *HostPort::Parse(info["client_address"].get<std::string>());
+    if (!client_) {
+      ASSIGN_OR_RETURN(crypto::Certificate service,
+                       crypto::Certificate::FromPem(ReadFile(dir_ / "service.pem")));
+      service_certificate_ = service;
+      ASSIGN_OR_RETURN(client_, node::HttpsClient::Create(node::SignedBy(service)));
+    }
+    nodes_.push_back(std::move(node));
+    return nodes_.back().get();
+  }
+
+  Result<HttpsResult> Call(const HostPort& server, const std::string& method,
+                           const std::string& target, const std::string& body = "") {
+    return client_->Request(server, method, target, body);
+  }
+
+  GovCall Caller() {
+    return [this](const HostPort& server, const std::string& method, const std::string& target,
+                  const std::string& body) { return Call(server, method, target, body); };
+  }
+
+  json Get(const HostPort& server, const std::string& target) {
+    Result<HttpsResult> result = Call(server, "GET", target);
+    if (!result.ok() || result->status != 200) return json::object();
+    return json::parse(result->body, nullptr, false);
+  }
+
+  // The record and raft role of node `id` as `via` reports them ("" when absent).
+  std::pair<std::string, std::string> NodeStatus(const HostPort& via, uint64_t id) {
+    for (const json& item : Get(via, "/node/attestation").value("nodes", json::array())) {
+      if (item.value("id", uint64_t{0}) == id) {
+        return {item.value("status", std::string()), item.value("raft_role", std::string())};
+      }
+    }
+    return {"", ""};
+  }
+
+  uint64_t CommitIndex(const HostPort& via) {
+    return Get(via, "/node/state").value("commit_index", uint64_t{0});
+  }
+
+  // A sealed event (the messaging app's format) on a fresh stream, posted through `via`,
+  // following redirects to the leader.
+  Result<HttpsResult> PostEvent(HostPort via, const std::string& text) {
+    const json attestation = Get(via, "/node/attestation");
+    ASSIGN_OR_RETURN(Bytes raw, Base64Decode(attestation.value("hpke_public_key", std::string())));
+    ASSIGN_OR_RETURN(crypto::PublicKey key,
+                     crypto::hpke::DeserializePublicKey(node::EventSuite().kem, raw));
+    crypto::hpke::SenderParams params;
+    params.info = AsBytes(node::kEventHpkeInfo);
+    ASSIGN_OR_RETURN(crypto::hpke::SenderContext stream,
+                     crypto::hpke::SetupSender(node::EventSuite(), key, params));
+    const std::string event =
+        json({{"op", "append"}, {"channel", "gov"}, {"message", text}, {"public", true}}).dump();
+    ASSIGN_OR_RETURN(Bytes secret, stream.Export(node::EventExporterContext(0), 16));
+    ASSIGN_OR_RETURN(Bytes ciphertext,
+                     crypto::AeadSeal(crypto::AeadAlgorithm::kAes128Gcm, secret, Bytes(12, 0),
+                                      node::EventAad(0, {}), AsBytes(event)));
+    const std::string envelope = json({{"enc", Base64Encode(stream.enc())},
+                                       {"seq", 0},
+                                       {"ciphertext", Base64Encode(ciphertext)}})
+                                     .dump();
+    for (int hop = 0; hop < 4; ++hop) {
+      ASSIGN_OR_RETURN(HttpsResult result, Call(via, "POST", "/app/events", envelope));
+      if (result.status != 307) return result;
+      const std::string rest =
+          result.Header("location").value_or("").substr(std::string("https://").size());
+      ASSIGN_OR_RETURN(via, HostPort::Parse(rest.substr(0, rest.find('/'))));
+    }
+    return UnavailableError("too many redirects");
+  }
+
+  fs::path dir_;
+  std::vector<TestMember> members_;
+  std::string member_certificates_;
+  std::vector<std::unique_ptr<NodeProcess>> nodes_;
+  std::optional<crypto::Certificate> service_certificate_;
+  std::unique_ptr<node::HttpsClient> client_;
+};
+
+TEST_F(GovE2eTest, OpenByVoteAdmitNewMeasurementRemoveNode) {
+  const auto started = std::chrono::steady_clock::now();
+  Result<NodeProcess*> n0 = Launch("n0", std::nullopt, kGoodMeasurement);
+  ASSERT_TRUE(n0.ok()) << n0.error().message;
+  const HostPort genesis = (*n0)->client;
+  Result<NodeProcess*> n1 = Launch("n1", genesis, kGoodMeasurement);
+  ASSERT_TRUE(n1.ok()) << n1.error().message;
+  Result<NodeProcess*> n2 = Launch("n2", genesis, kGoodMeasurement);
+  ASSERT_TRUE(n2.ok()) << n2.error().message;
+  ASSERT_TRUE(Eventually([&] { return NodeStatus(genesis, 3).second == "voter"; },
+                         std::chrono::seconds(60)));
+  const json members = Get(genesis, "/gov/members");
+  EXPECT_EQ(members["members"].size(), 3u);
+  EXPECT_EQ(members["service_status"], "opening");
+
+  // 1. Opening by vote: refused before, and below the threshold; accepted after.
+  Result<HttpsResult> early = PostEvent(genesis, "too early");
+  ASSERT_TRUE(early.ok()) << early.error().message;
+  EXPECT_EQ(early->status, 403u) << early->body;
+  EXPECT_NE(early->body.find("not open"), std::string::npos) << early->body;
+  const GovCall call = Caller();
+  Result<std::string> open =
+      Propose(call, genesis, *service_certificate_, members_[0], "open_network");
+  ASSERT_TRUE(open.ok()) << open.error().message;
+  EXPECT_EQ(*VoteFor(call, (*n1)->client, *service_certificate_, members_[0], *open), "open");
+  EXPECT_EQ(PostEvent(genesis, "one vote is not enough")->status, 403u);
+  // A replayed ballot is refused and counts nothing.
+  const Bytes ballot = SignGovRequest(members_[1], *service_certificate_, gov::RequestType::kBallot,
+                                      *open, R"({"vote":"for"})");
+  Result<json> voted = SubmitGovRequest(call, genesis, ballot);
+  ASSERT_TRUE(voted.ok()) << voted.error().message;
+  EXPECT_EQ((*voted)["state"], "accepted");
+  Result<json> replayed = SubmitGovRequest(call, genesis, ballot);
+  ASSERT_FALSE(replayed.ok());
+  EXPECT_NE(replayed.error().message.find("replay"), std::string::npos) << replayed.error().message;
+  EXPECT_EQ(Get(genesis, "/gov/proposals/" + *open)["state"], "accepted");
+  Result<HttpsResult> accepted = PostEvent((*n2)->client, "open now");
+  ASSERT_TRUE(accepted.ok()) << accepted.error().message;
+  EXPECT_EQ(accepted->status, 200u) << accepted->body;
+
+  // 2. A new measurement: refused, still refused after one vote, admitted once it passes.
+  Result<Process> refused = Spawn("n3", genesis, kNewMeasurement);
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->Wait(std::chrono::seconds(60)), 1);
+  EXPECT_NE(ReadFile(dir_ / "n3.log").find("measurement"), std::string::npos)
+      << ReadFile(dir_ / "n3.log");
+  const std::string allow =
+      json({{"platform", "virtual"}, {"measurement", kNewMeasurement}}).dump();
+  Result<std::string> add =
+      Propose(call, genesis, *service_certificate_, members_[1], "add_measurement", allow);
+  ASSERT_TRUE(add.ok()) << add.error().message;
+  EXPECT_EQ(*VoteFor(call, genesis, *service_certificate_, members_[1], *add), "open");
+  fs::remove_all(dir_ / "n3");
+  Result<Process> still_refused = Spawn("n3", genesis, kNewMeasurement);
+  ASSERT_TRUE(still_refused.ok());
+  EXPECT_EQ(still_refused->Wait(std::chrono::seconds(60)), 1);
+  EXPECT_EQ(*VoteFor(call, genesis, *service_certificate_, members_[2], *add), "accepted");
+  fs::remove_all(dir_ / "n3");
+  Result<NodeProcess*> n3 = Launch("n3", genesis, kNewMeasurement);
+  ASSERT_TRUE(n3.ok()) << n3.error().message;
+  const uint64_t new_id = (*n3)->id;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        return NodeStatus(genesis, new_id) ==
+               std::pair<std::string, std::string>{"trusted", "voter"};
+      },
+      std::chrono::seconds(60)));
+
+  // 3. Remove a follower by vote: retired, out of raft, out of channel trust.
+  NodeProcess* removed = *n1;
+  const std::string remove_args = json({{"node_id", removed->id}}).dump();
+  ASSERT_TRUE(
+      PassProposal(call, genesis, *service_certificate_, members_, "remove_node", remove_args)
+          .ok());
+  ASSERT_TRUE(Eventually(
+      [&] {
+        return NodeStatus(genesis, removed->id) ==
+               std::pair<std::string, std::string>{"retired", "none"};
+      },
+      std::chrono::seconds(30)));
+  // Let the removal settle, then the removed node's commit index stops while the others go on.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const uint64_t removed_index = CommitIndex(removed->client);
+  for (int i = 0; i < 5; ++i) {
+    Result<HttpsResult> posted = PostEvent(genesis, "after removal " + std::to_string(i));
+    ASSERT_TRUE(posted.ok()) << posted.error().message;
+    EXPECT_EQ(posted->status, 200u) << posted->body;
+  }
+  const uint64_t others_index = CommitIndex(genesis);
+  EXPECT_GT(others_index, removed_index + 5);
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  EXPECT_EQ(CommitIndex(removed->client), removed_index);
+  // It cannot commit anything itself: a write through it is not accepted.
+  Result<HttpsResult> through_removed = Call(removed->client, "POST", "/app/events", "{}");
+  EXPECT_TRUE(!through_removed.ok() || through_removed->status != 200u);
+  // The others refuse its channels: their trusted-node gauge no longer counts it, and it logs
+  // refused or closed channels.
+  Result<HttpsResult> metrics = Call(genesis, "GET", "/metrics");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_NE(metrics->body.find("cloister_trusted_nodes 3\n"), std::string::npos) << metrics->body;
+
+  // 4. The command line reads the same proposals (cloister gov list / show).
+  const std::vector<std::string> connect = {"--server",       genesis.ToString(),
+                                            "--service-cert", (dir_ / "service.pem").string(),
+                                            "--policy",       (dir_ / "policy.json").string()};
+  std::vector<std::string> list = {CLOISTER_PATH, "gov", "list"};
+  list.insert(list.end(), connect.begin(), connect.end());
+  Result<Process> listed = Process::Spawn(list, (dir_ / "list.out").string());
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(listed->Wait(std::chrono::seconds(60)), 0) << ReadFile(dir_ / "list.out");
+  const std::string listing = ReadFile(dir_ / "list.out");
+  EXPECT_NE(listing.find(*open + " accepted"), std::string::npos) << listing;
+  EXPECT_NE(listing.find("add_measurement"), std::string::npos) << listing;
+  std::vector<std::string> show = {CLOISTER_PATH, "gov", "show", *add};
+  show.insert(show.end(), connect.begin(), connect.end());
+  Result<Process> shown = Process::Spawn(show, (dir_ / "show.out").string());
+  ASSERT_TRUE(shown.ok());
+  EXPECT_EQ(shown->Wait(std::chrono::seconds(60)), 0) << ReadFile(dir_ / "show.out");
+  EXPECT_NE(ReadFile(dir_ / "show.out").find(kNewMeasurement), std::string::npos)
+      << ReadFile(dir_ / "show.out");
+
+  std::printf("gov e2e: %lld ms\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::steady_clock::now() - started)
+                                         .count()));
+}
+
+}  // namespace
+}  // namespace cloister::e2e
