@@ -2,7 +2,8 @@
 // founds a service and has two nodes join it with simulated TEEs, prints `ready`; `cloister tx
 // submit --sandbox D` commits private and public events; they read back through the API; the
 // receipt is fetched, verifies offline and fails after one changed byte; `cloister nodes` shows
-// three verified nodes; `cloister ledger verify` passes on the founding node's ledger; the private
+// three verified nodes; `cloister ledger verify` passes on every node's ledger (the joiners' start
+// at the snapshot they installed) and refuses a joiner's after one changed byte; the private
 // canary never appears in the ledger files or logs; SIGTERM stops the sandbox and its nodes.
 #include <fcntl.h>
 #include <poll.h>
@@ -12,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -233,17 +235,49 @@ TEST_F(SandboxE2eTest, ThreeNodesSealedEventsReceiptsAndLedgers) {
   EXPECT_EQ(sandbox_exit_, 0);
   for (int i = 0; i < 3; ++i) {
     const fs::path node_dir = fs::path(sandbox) / ("node" + std::to_string(i));
-    // Joiners' ledgers start after the snapshot they installed, which `ledger verify` does
-    // not read yet: the founding node's ledger holds every entry and is verified in full.
-    if (i == 0) {
-      CommandResult ledger =
-          Cli({"ledger", "verify", (node_dir / "data").string(), "--service-cert", certificate});
-      EXPECT_EQ(ledger.exit_code, 0) << node_dir << ": " << ledger.out << ledger.err;
+    // Every node's ledger verifies: the founding node's from index 1, each joiner's from the
+    // snapshot it installed, pinned to the service certificate and without it.
+    CommandResult ledger =
+        Cli({"ledger", "verify", (node_dir / "data").string(), "--service-cert", certificate});
+    EXPECT_EQ(ledger.exit_code, 0) << node_dir << ": " << ledger.out << ledger.err;
+    if (i > 0) {
+      EXPECT_NE(ledger.out.find("snapshot at index"), std::string::npos) << ledger.out;
     }
+    EXPECT_EQ(Cli({"ledger", "verify", (node_dir / "data").string()}).exit_code, 0) << node_dir;
     for (const auto& entry : fs::recursive_directory_iterator(node_dir)) {
       if (!entry.is_regular_file()) continue;
       EXPECT_FALSE(FileContains(entry.path(), canary)) << "canary in " << entry.path();
     }
+  }
+  // One changed byte in a joiner's snapshot, or in its first segment, is refused.
+  const fs::path joiner = fs::path(sandbox) / "node1" / "data";
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(joiner)) {
+    const std::string name = entry.path().filename().string();
+    if (name.ends_with(".snap") || name.ends_with(".seg")) files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  ASSERT_GE(files.size(), 2u);  // ledger_<first>.seg..., snapshot_<index>.snap
+  ASSERT_TRUE(files.front().filename().string().starts_with("ledger_"));
+  ASSERT_TRUE(files.back().filename().string().starts_with("snapshot_"));
+  for (const fs::path& path : {files.front(), files.back()}) {
+    const fs::path copy = fs::path(dir_) / "tampered";
+    fs::remove_all(copy);
+    fs::copy(joiner, copy);
+    const fs::path target = copy / path.filename();
+    std::fstream file(target, std::ios::in | std::ios::out | std::ios::binary);
+    const auto offset = static_cast<std::streamoff>(fs::file_size(target) / 2);
+    file.seekg(offset);
+    char byte = 0;
+    file.read(&byte, 1);
+    file.seekp(offset);
+    byte = static_cast<char>(byte ^ 1);
+    file.write(&byte, 1);
+    file.close();
+    CommandResult tampered =
+        Cli({"ledger", "verify", copy.string(), "--service-cert", certificate});
+    EXPECT_EQ(tampered.exit_code, 1) << path.filename() << ": " << tampered.out << tampered.err;
+    EXPECT_NE(tampered.err.find("NOT intact"), std::string::npos) << tampered.err;
   }
 }
 
