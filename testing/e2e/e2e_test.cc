@@ -3,11 +3,17 @@
 // disallowed measurement and one with a replayed challenge are refused and change nothing;
 // kill -9 of the leader yields a new leader and loses no committed event; the restarted node
 // joins as a new member and the dead one is retired; private canary strings appear in none of
-// the bytes the host sees (ledger and snapshot files, logs, metrics) while a public control
-// string does.
+// the bytes the host sees (ledger and snapshot files, logs, metrics, and the node-to-node and
+// client traffic captured by recording relays in front of every node) while a public control
+// string does; every node's ledger directory verifies, a joiner's from its snapshot.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <ctime>
@@ -20,8 +26,10 @@
 
 #include "cloister/crypto/aead.h"
 #include "cloister/crypto/hpke.h"
+#include "cloister/ledger/directory.h"
 #include "cloister/ledger/receipt.h"
 #include "cloister/node/https_client.h"
+#include "cloister/node/posix_storage.h"
 #include "cloister/node/sealed_event.h"
 #include "cloister/node/service_state.h"
 #include "cloister/node/tls.h"
@@ -29,6 +37,7 @@
 #include "cloister/tee/virtual_tee.h"
 #include "gov_util.h"
 #include "process.h"
+#include "relay.h"
 
 namespace cloister::e2e {
 namespace {
@@ -90,9 +99,8 @@ class E2eTest : public ::testing::Test {
   // The member opens the network by vote (events are refused until then).
   Status OpenNetwork(const HostPort& via) {
     GovCall call = [this](const HostPort& server, const std::string& method,
-                          const std::string& target, const std::string& body) {
-      return Call(server, method, target, body);
-    };
+                          const std::string& target,
+                          const std::string& body) { return Call(server, method, target, body); };
     return PassProposal(call, via, *service_certificate_, {*member_}, "open_network");
   }
 
@@ -100,13 +108,26 @@ class E2eTest : public ::testing::Test {
     if (!HasFailure()) fs::remove_all(dir_);
   }
 
-  // Writes <name>.toml and starts cloisterd; for a join, `target` is a node's client address.
-  Result<NodeProcess*> Launch(const std::string& name, const std::optional<HostPort>& target,
-                              const std::string& measurement) {
+  // Writes <name>.toml; for a join, `target` is a node's client address. With `relayed`, the
+  // node listens on free ports and advertises recording relays in front of them, so that every
+  // byte peers and clients exchange with it is captured (the host's view of the network).
+  Status WriteConfig(const std::string& name, const std::optional<HostPort>& target, bool relayed) {
     std::ofstream config(dir_ / (name + ".toml"));
     config << "[node]\nname = \"" << name << "\"\ndata_dir = \"" << name
-           << "\"\nplatform = \"virtual\"\nretire_unreachable_after_s = 3\n"
-           << "[raft]\ntick_ms = 20\nelection_ticks = 10\nheartbeat_ticks = 2\n"
+           << "\"\nplatform = \"virtual\"\nretire_unreachable_after_s = 3\n";
+    if (relayed) {
+      ASSIGN_OR_RETURN(const uint16_t node_port, FreeLocalPort());
+      ASSIGN_OR_RETURN(const uint16_t client_port, FreeLocalPort());
+      ASSIGN_OR_RETURN(std::unique_ptr<Relay> node_relay, Relay::Start(node_port, {"CANARY"}));
+      ASSIGN_OR_RETURN(std::unique_ptr<Relay> client_relay, Relay::Start(client_port, {"CANARY"}));
+      config << "node_listen = \"127.0.0.1:" << node_port
+             << "\"\nclient_listen = \"127.0.0.1:" << client_port
+             << "\"\nnode_advertise = \"127.0.0.1:" << node_relay->port()
+             << "\"\nclient_advertise = \"127.0.0.1:" << client_relay->port() << "\"\n";
+      node_relays_.push_back(std::move(node_relay));
+      client_relays_.push_back(std::move(client_relay));
+    }
+    config << "[raft]\ntick_ms = 20\nelection_ticks = 10\nheartbeat_ticks = 2\n"
            << "[ledger]\nfsync = false\nsignature_interval_ms = 100\n"
            << "snapshot_interval_entries = 300\n";
     if (target) {
@@ -116,7 +137,13 @@ class E2eTest : public ::testing::Test {
       config << "[genesis]\nmember_certificates = [\"member0.pem\"]\npolicy = \"policy.json\"\n"
              << "service_certificate_out = \"service.pem\"\n";
     }
-    config.close();
+    return OkStatus();
+  }
+
+  // Writes <name>.toml (relayed) and starts cloisterd.
+  Result<NodeProcess*> Launch(const std::string& name, const std::optional<HostPort>& target,
+                              const std::string& measurement) {
+    RETURN_IF_ERROR(WriteConfig(name, target, /*relayed=*/true));
     const fs::path ready = dir_ / (name + ".ready.json");
     ASSIGN_OR_RETURN(Process process,
                      Process::Spawn({CLOISTERD_PATH, target ? "join" : "start", "--config",
@@ -235,7 +262,16 @@ class E2eTest : public ::testing::Test {
     return out;
   }
 
+  // Sums the captures of a set of relays.
+  static RelayStats Captured(const std::vector<std::unique_ptr<Relay>>& relays) {
+    RelayStats sum;
+    for (const auto& relay : relays) sum += relay->stats();
+    return sum;
+  }
+
   fs::path dir_;
+  std::vector<std::unique_ptr<Relay>> node_relays_;  // before nodes_: destroyed after them
+  std::vector<std::unique_ptr<Relay>> client_relays_;
   std::vector<std::unique_ptr<NodeProcess>> nodes_;
   std::optional<crypto::Certificate> service_certificate_;
   std::optional<TestMember> member_;
@@ -262,9 +298,10 @@ TEST_F(E2eTest, AttestedNetworkSurvivesLeaderLossAndKeepsSecrets) {
   ASSERT_TRUE(opened.ok()) << opened.error().message;
 
   // A disallowed measurement: the joiner exits 1 with the reason; membership is unchanged.
+  ASSERT_TRUE(WriteConfig("bad", genesis_address, /*relayed=*/false).ok());
   Result<Process> bad =
-      Process::Spawn({CLOISTERD_PATH, "join", "--config", (dir_ / "n1.toml").string(), "--data-dir",
-                      (dir_ / "bad").string(), "--virtual-measurement", kBadMeasurement},
+      Process::Spawn({CLOISTERD_PATH, "join", "--config", (dir_ / "bad.toml").string(),
+                      "--virtual-measurement", kBadMeasurement},
                      (dir_ / "bad.log").string());
   ASSERT_TRUE(bad.ok());
   EXPECT_EQ(bad->Wait(std::chrono::seconds(60)), 1);
@@ -400,6 +437,82 @@ TEST_F(E2eTest, AttestedNetworkSurvivesLeaderLossAndKeepsSecrets) {
   }
   EXPECT_GT(files, 10u);
   EXPECT_TRUE(control_seen);
+
+  // The network as the host captures it: every byte between nodes and between the test's client
+  // and the nodes went through a relay. No canary; and the capture is not vacuous: all of it is
+  // TLS records (handshakes, then application data), many kilobytes per committed event.
+  const RelayStats peers = Captured(node_relays_);
+  const RelayStats clients = Captured(client_relays_);
+  std::printf(
+      "e2e: captured %llu bytes node-to-node (%llu connections, %llu TLS records of data), "
+      "%llu bytes client-to-node (%llu connections)\n",
+      static_cast<unsigned long long>(peers.bytes),
+      static_cast<unsigned long long>(peers.connections),
+      static_cast<unsigned long long>(peers.application_records),
+      static_cast<unsigned long long>(clients.bytes),
+      static_cast<unsigned long long>(clients.connections));
+  for (const RelayStats* capture : {&peers, &clients}) {
+    EXPECT_EQ(capture->hits.at("CANARY"), 0u);
+    EXPECT_GT(capture->streams, 4u);
+    EXPECT_EQ(capture->tls_streams, capture->streams) << "a stream that is not TLS";
+    EXPECT_GE(capture->handshake_streams, capture->streams / 2);
+    EXPECT_GT(capture->application_records, 100u);
+    EXPECT_GT(capture->bytes, total * 200);  // each event crosses in both captures
+  }
+  // The scan sees clear bytes when there are some: a probe in clear through a client relay is
+  // found, and is the one non-TLS stream.
+  {
+    const int probe = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(client_relays_.back()->port());
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(probe, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+    const std::string text = "GET /CANARY-probe HTTP/1.1\r\n\r\n";
+    ASSERT_EQ(::send(probe, text.data(), text.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(text.size()));
+    EXPECT_TRUE(Eventually([&] { return Captured(client_relays_).hits.at("CANARY") == 1; },
+                           std::chrono::seconds(10)));
+    ::close(probe);
+    const RelayStats probed = Captured(client_relays_);
+    EXPECT_EQ(probed.streams - probed.tls_streams, 1u);
+  }
+
+  // Stopped, every node's ledger directory verifies as the auditor reads it (the joiners' from
+  // the snapshot they installed), and one changed byte in a joiner's snapshot is refused.
+  for (auto& node : nodes_) {
+    if (node->process.running()) node->process.Signal(SIGTERM);
+  }
+  std::vector<fs::path> verified;
+  for (auto& node : nodes_) {
+    if (!node->process.running()) continue;
+    node->process.Wait(std::chrono::seconds(20));
+    auto storage = node::PosixStorage::Open((dir_ / node->name).string(), false);
+    ASSERT_TRUE(storage.ok()) << storage.error().ToString();
+    const crypto::PublicKey service_key = *service_certificate_->SubjectPublicKey();
+    Result<ledger::DirectoryReport> report =
+        ledger::VerifyDirectory(storage->get(), {.service_key = &service_key});
+    ASSERT_TRUE(report.ok()) << node->name << ": " << report.error().ToString();
+    EXPECT_GT(report->read.state.signature_count, 0u) << node->name;
+    if (report->base_snapshot) verified.push_back(dir_ / node->name);
+  }
+  ASSERT_FALSE(verified.empty()) << "no node's ledger starts at a snapshot";
+  const fs::path copy = dir_ / "tampered";
+  fs::copy(verified.front(), copy);
+  for (const fs::directory_entry& entry : fs::directory_iterator(copy)) {
+    if (entry.path().extension() != ".snap") continue;
+    std::fstream file(entry.path(), std::ios::in | std::ios::out | std::ios::binary);
+    const auto middle = static_cast<std::streamoff>(entry.file_size() / 2);
+    file.seekg(middle);
+    const int byte = file.get();
+    file.seekp(middle);
+    file.put(static_cast<char>(byte ^ 0x01));
+    break;
+  }
+  auto tampered = node::PosixStorage::Open(copy.string(), false);
+  ASSERT_TRUE(tampered.ok());
+  const crypto::PublicKey service_key = *service_certificate_->SubjectPublicKey();
+  EXPECT_FALSE(ledger::VerifyDirectory(tampered->get(), {.service_key = &service_key}).ok());
 }
 
 }  // namespace
