@@ -127,10 +127,11 @@ Result<Response> Client::Exchange(const std::string& method, const std::string& 
 }
 
 Result<Response> Client::ExchangeWithRetries(const std::string& method, const std::string& target,
-                                             const std::string& body) {
+                                             const std::string& body, int* attempts) {
   Result<Response> response = UnavailableError("no attempt made");
   for (int attempt = 0; attempt < options_.max_attempts; ++attempt) {
     if (attempt > 0) options_.sleep(options_.retry_interval);
+    if (attempts != nullptr) *attempts = attempt + 1;
     response = Exchange(method, target, body);
     if (!Retryable(response)) return response;
   }
@@ -164,13 +165,54 @@ Result<Submitted> Client::SubmitSealed(const SealedEvent& sealed) {
     return FailedPreconditionError("the service's attestation has not been verified: nothing is ",
                                    "sent before Attest() succeeds");
   }
-  ASSIGN_OR_RETURN(Response response,
-                   ExchangeWithRetries("POST", "/app/events", sealed.envelope_json));
-  if (response.status != 200) return ErrorFromResponse(response);
-  const std::optional<std::string> header = response.Header(std::string(kTxIdHeader));
-  if (!header) return ParseError("committed event answered without header ", kTxIdHeader);
-  ASSIGN_OR_RETURN(TxId id, TxId::Parse(*header));
-  return Submitted{id, std::move(response.body), sealed.context_id, sealed.seq};
+  for (int round = 0; round < options_.max_attempts; ++round) {
+    if (round > 0) options_.sleep(options_.retry_interval);
+    int attempts = 0;
+    ASSIGN_OR_RETURN(Response response,
+                     ExchangeWithRetries("POST", "/app/events", sealed.envelope_json, &attempts));
+    if (response.status == 200) {
+      const std::optional<std::string> header = response.Header(std::string(kTxIdHeader));
+      if (!header) return ParseError("committed event answered without header ", kTxIdHeader);
+      ASSIGN_OR_RETURN(TxId id, TxId::Parse(*header));
+      return Submitted{id, std::move(response.body), sealed.context_id, sealed.seq};
+    }
+    // A replay refusal of an envelope this client sent before (an attempt that timed out or
+    // whose transaction was still pending) may mean the earlier attempt committed: the node
+    // names the transaction that carried the event, and its outcome decides.
+    const bool sent_before = attempts > 1 || round > 0;
+    const std::optional<TxId> earlier =
+        sent_before && response.status == 409 ? ReplayedTransaction(response.body) : std::nullopt;
+    if (!earlier) return ErrorFromResponse(response);
+    ASSIGN_OR_RETURN(const TxState state, AwaitOutcome(*earlier));
+    if (state == TxState::kCommitted) {
+      return Submitted{*earlier, "", sealed.context_id, sealed.seq, /*answer_lost=*/true};
+    }
+    // kInvalid: the earlier transaction was rolled back, and the event's replay mark with it;
+    // the same envelope is submitted again.
+  }
+  return UnavailableError("event ", sealed.context_id, ":", sealed.seq, " not committed after ",
+                          options_.max_attempts, " submissions");
+}
+
+std::optional<TxId> Client::ReplayedTransaction(const std::string& body) {
+  const nlohmann::json json = nlohmann::json::parse(body, nullptr, false);
+  if (json.is_discarded() || !json.is_object() || !json.contains("transaction_id") ||
+      !json["transaction_id"].is_string()) {
+    return std::nullopt;
+  }
+  Result<TxId> id = TxId::Parse(json["transaction_id"].get<std::string>());
+  if (!id.ok()) return std::nullopt;
+  return *id;
+}
+
+Result<TxState> Client::AwaitOutcome(const TxId& id) {
+  for (int attempt = 0; attempt < options_.max_attempts; ++attempt) {
+    if (attempt > 0) options_.sleep(options_.retry_interval);
+    ASSIGN_OR_RETURN(const TxState state, TxStatusOf(id));
+    if (state == TxState::kCommitted || state == TxState::kInvalid) return state;
+  }
+  return TimeoutError("transaction ", id.ToString(), " neither committed nor invalid after ",
+                      options_.max_attempts, " status queries");
 }
 
 Result<TxState> Client::TxStatusOf(const TxId& id) {

@@ -209,6 +209,73 @@ TEST(ClientTest, RefusalsAreReportedWithTheNodesReason) {
   EXPECT_EQ(transport.requests.size(), 2u);
 }
 
+TEST(ClientTest, ReplayOfATimedOutAttemptReportsItsCommittedTransaction) {
+  // Proves that when the first POST times out after the node committed it, the retry's replay
+  // refusal (409 naming the earlier transaction) is resolved through /tx/status: success with
+  // that id once Committed; if that transaction turns out Invalid, the same envelope is posted
+  // again. A 409 answering a first attempt stays a refusal.
+  const FakeService service = ThreeNodeService();
+  std::vector<std::string> status_answers;
+  std::vector<Result<Response>> post_answers;
+  size_t posts = 0;
+  size_t status_queries = 0;
+  const auto refusal = [](const std::string& id) {
+    return Json(409, R"({"error":{"code":"conflict","message":"event c:0 was already )"
+                     R"(submitted"},"transaction_id":")" +
+                         id + "\"}");
+  };
+  FakeTransport transport([&](const Recorded& request) -> Result<Response> {
+    if (request.target == "/node/attestation") return Json(200, service.Document());
+    if (request.target.starts_with("/tx/status?id=")) {
+      const std::string id = request.target.substr(std::string("/tx/status?id=").size());
+      return Json(200, R"({"transaction_id":")" + id + R"(","status":")" +
+                           status_answers.at(status_queries++) + "\"}");
+    }
+    EXPECT_EQ(request.target, "/app/events");
+    return post_answers.at(posts++);
+  });
+  int sleeps = 0;
+  Client client(&transport, "127.0.0.1:9001", ExpectedPolicy(), service.certificate,
+                FastOptions(&sleeps));
+  ASSERT_TRUE(client.Attest().ok());
+
+  // Timeout, then replay refused naming 3.41, which is Pending, then Committed.
+  post_answers = {TimeoutError("no answer within 5000 ms"), refusal("3.41")};
+  status_answers = {"Pending", "Committed"};
+  Result<Submitted> submitted = client.Submit(AsBytes("first"));
+  ASSERT_TRUE(submitted.ok()) << submitted.error().ToString();
+  EXPECT_EQ(submitted->id, (TxId{3, 41}));
+  EXPECT_TRUE(submitted->answer_lost);
+  EXPECT_EQ(posts, 2u);
+  EXPECT_EQ(status_queries, 2u);
+  EXPECT_EQ(transport.requests[1].body, transport.requests[2].body);  // the same envelope
+  EXPECT_EQ(transport.requests.back().target, "/tx/status?id=3.41");
+
+  // Timeout, replay refused naming 3.50, which was rolled back (Invalid): posted again, and
+  // this time answered.
+  posts = status_queries = 0;
+  Response committed = Json(200, R"({"result":{}})");
+  committed.headers["x-ms-ccf-transaction-id"] = "4.52";
+  post_answers = {TimeoutError("no answer"), refusal("3.50"), committed};
+  status_answers = {"Invalid"};
+  const size_t before = transport.requests.size();
+  submitted = client.Submit(AsBytes("second"));
+  ASSERT_TRUE(submitted.ok()) << submitted.error().ToString();
+  EXPECT_EQ(submitted->id, (TxId{4, 52}));
+  EXPECT_FALSE(submitted->answer_lost);
+  EXPECT_EQ(posts, 3u);
+  EXPECT_EQ(transport.requests[before].body, transport.requests.back().body);
+
+  // A replay refusal of a first attempt is someone else's (or an old) use of the sequence
+  // number: refused, whatever transaction it names, and no status is asked.
+  posts = status_queries = 0;
+  post_answers = {refusal("3.41")};
+  Result<Submitted> refused = client.Submit(AsBytes("third"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(status_queries, 0u);
+}
+
 TEST(ClientTest, TxStatusParsesEveryStateAndRefusesOthers) {
   // Proves /tx/status answers map to TxState and unknown names are errors.
   const FakeService service = ThreeNodeService();

@@ -146,22 +146,36 @@ void Node::Impl::HandleEvent(const HttpRequest& request, const HttpRespond& resp
   }
   const std::string replay_key = opened->context_id + ":" + std::to_string(opened->seq);
   std::string answer;
-  bool replayed = false;
+  std::optional<std::string> replayed;  // the transaction id that carried the event before
+  TxId expected;
   Result<TxId> id = replica->Execute([&](kv::Tx& tx) -> Status {
     kv::MapHandle* seen = tx.rw(kEventsMap);
-    if (seen->has(replay_key)) {
-      replayed = true;
+    if (std::optional<std::string> earlier = seen->get(replay_key)) {
+      replayed = std::move(earlier);
       return ConflictError("event ", replay_key, " was already submitted (replay refused)");
     }
-    RETURN_IF_ERROR(seen->put(replay_key, ""));
+    // Execute commits this transaction as the next version in the current term: its id is
+    // recorded with the event, so that a refused replay can name it (a client whose first
+    // attempt timed out learns that it committed).
+    expected = TxId{replica->raft().term(), tx.read_version() + 1};
+    RETURN_IF_ERROR(seen->put(replay_key, expected.ToString()));
     ASSIGN_OR_RETURN(answer, app->Execute(tx, opened->plaintext));
     return OkStatus();
   });
   if (!id.ok()) {
     ++(replayed ? counters.events_refused_replay : counters.events_refused_app);
+    if (replayed && !replayed->empty()) {
+      json refusal;
+      refusal["error"] = {{"code", std::string(ErrorCodeName(id.error().code))},
+                          {"message", id.error().message}};
+      refusal["transaction_id"] = *replayed;
+      return respond(HttpResponse::Json(409, refusal.dump()));
+    }
     return respond(HttpResponse::FromError(id.error()));
   }
   const TxId tx_id = *id;
+  ASSERT(tx_id == expected, "event committed as ", tx_id.ToString(), ", recorded as ",
+         expected.ToString());
   MaybeSign(false);
   SchedulePump();
   json body;

@@ -64,9 +64,13 @@ struct ClientOptions {
 
 struct Submitted {
   TxId id;
-  std::string body;  // the application's JSON answer
+  std::string body;  // the application's JSON answer (empty when answer_lost)
   std::string context_id;
   uint64_t seq = 0;
+  // The event was committed by an earlier attempt whose answer never arrived (e.g. a timeout):
+  // the retry was refused as a replay, the node named the earlier transaction, and /tx/status
+  // said Committed. `id` is that transaction; the application's answer is not available.
+  bool answer_lost = false;
 };
 
 class Client {
@@ -80,8 +84,11 @@ class Client {
   [[nodiscard]] const std::optional<VerifiedService>& service() const { return service_; }
 
   // Seals `event` and posts it; returns once the node answers that it committed. A 503 (no
-  // leader yet, or the transaction was lost in an election) is retried with the same envelope;
-  // a refusal (replay, invalid event, application error) is returned as the node's error.
+  // leader yet, or the transaction was lost in an election) or a timeout is retried with the same
+  // envelope; a replay refusal (409) of a retried envelope is resolved through the transaction
+  // id the node names in it (Committed: success with answer_lost; Invalid: posted again); any
+  // other refusal (replay of a first attempt, invalid event, application error) is returned as
+  // the node's error.
   Result<Submitted> Submit(ByteSpan event);
   // Posts an envelope sealed elsewhere (relays, tests), with the same retries as Submit().
   Result<Submitted> SubmitSealed(const SealedEvent& sealed);
@@ -104,8 +111,13 @@ class Client {
   // One request, following verified redirects.
   Result<Response> Exchange(const std::string& method, const std::string& target,
                             const std::string& body);
+  // `attempts`, when given, receives the number of requests made (1 + retries).
   Result<Response> ExchangeWithRetries(const std::string& method, const std::string& target,
-                                       const std::string& body);
+                                       const std::string& body, int* attempts = nullptr);
+  // The "transaction_id" a replay refusal names, if any.
+  static std::optional<TxId> ReplayedTransaction(const std::string& body);
+  // Polls /tx/status until `id` is Committed or Invalid (bounded by max_attempts).
+  Result<TxState> AwaitOutcome(const TxId& id);
   [[nodiscard]] bool IsVerifiedAddress(const std::string& address) const;
 
   Transport* transport_;
