@@ -1,8 +1,9 @@
 // cloisterd: one node of a Cloister service serving the example messaging application
 // (docs/operations.md). `cloisterd start --config F` founds a service, `cloisterd join --config F`
-// joins one; security-critical options may be given on the command line, where they override
-// the file. Exit status: 0 after SIGINT/SIGTERM, 1 when the node fails or is refused, 2 for
-// usage and configuration errors.
+// joins one, `cloisterd recover --config F --ledger DIR...` starts a new service from the ledgers
+// of a lost one (docs/recovery.md); security-critical options may be given on the command line,
+// where they override the file. Exit status: 0 after SIGINT/SIGTERM, 1 when the node fails or is
+// refused, 2 for usage and configuration errors.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -12,6 +13,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <vector>
 
 #include "cloister/apps/messaging_app.h"
 #include "cloister/node/attester_factory.h"
@@ -38,7 +40,10 @@ struct Flags {
   std::string service_cert_out;
   std::string target;
   std::string service_cert;
+  std::vector<std::string> ledgers;
 };
+
+enum class Mode { kStart, kJoin, kRecover };
 
 void AddNodeFlags(CLI::App* command, Flags* flags) {
   command->add_option("--config", flags->config, "TOML configuration file")->required();
@@ -52,7 +57,7 @@ void AddNodeFlags(CLI::App* command, Flags* flags) {
   command->add_option("--ready-file", flags->ready_file, "written once the node serves");
 }
 
-Status Override(const Flags& flags, bool genesis, node::NodeConfig* config) {
+Status Override(const Flags& flags, Mode mode, node::NodeConfig* config) {
   if (!flags.platform.empty()) config->node.platform = flags.platform;
   if (!flags.data_dir.empty()) config->node.data_dir = flags.data_dir;
   if (!flags.ready_file.empty()) config->node.ready_file = flags.ready_file;
@@ -69,7 +74,12 @@ Status Override(const Flags& flags, bool genesis, node::NodeConfig* config) {
     if (text->empty()) continue;
     ASSIGN_OR_RETURN(*out, node::HostPort::Parse(*text));
   }
-  if (genesis) {
+  if (mode == Mode::kRecover) {
+    if (config->genesis || config->join) {
+      return cloister::InvalidArgumentError(
+          "recover takes a config without [genesis] or [join] (the old ledgers hold them)");
+    }
+  } else if (mode == Mode::kStart) {
     if (!config->genesis) return cloister::InvalidArgumentError("start needs a [genesis] section");
     if (!flags.policy.empty()) config->genesis->policy = flags.policy;
     if (!flags.service_cert_out.empty()) {
@@ -85,13 +95,13 @@ Status Override(const Flags& flags, bool genesis, node::NodeConfig* config) {
   return node::ValidateNodeConfig(*config);
 }
 
-int Run(const Flags& flags, bool genesis) {
+int Run(const Flags& flags, Mode mode) {
   Result<node::NodeConfig> config = node::LoadNodeConfig(flags.config);
   if (!config.ok()) {
     std::fprintf(stderr, "cloisterd: %s\n", config.error().message.c_str());
     return 2;
   }
-  Status overridden = Override(flags, genesis, &*config);
+  Status overridden = Override(flags, mode, &*config);
   if (!overridden.ok()) {
     std::fprintf(stderr, "cloisterd: %s\n", overridden.error().message.c_str());
     return 2;
@@ -108,6 +118,12 @@ int Run(const Flags& flags, bool genesis) {
   options.config = std::move(config).value();
   options.attester = std::move(attester).value();
   options.app = &app;
+  if (mode == Mode::kRecover) {
+    node::RecoverSettings recover;
+    recover.ledgers.assign(flags.ledgers.begin(), flags.ledgers.end());
+    recover.service_certificate_out = flags.service_cert_out;
+    options.recover = std::move(recover);
+  }
   Result<std::unique_ptr<node::Node>> started = node::Node::Start(io, std::move(options));
   if (!started.ok()) {
     spdlog::error("cloisterd: {}", started.error().message);
@@ -147,11 +163,20 @@ int main(int argc, char** argv) {
   AddNodeFlags(join, &flags);
   join->add_option("--target", flags.target, "host:port of a node's client API");
   join->add_option("--service-cert", flags.service_cert, "the service certificate to pin");
+  CLI::App* recover =
+      app.add_subcommand("recover", "start a new service from the ledgers of a lost one");
+  AddNodeFlags(recover, &flags);
+  recover->add_option("--ledger", flags.ledgers, "a data directory of the lost service (repeat)")
+      ->required();
+  recover
+      ->add_option("--service-cert-out", flags.service_cert_out,
+                   "where to write the new service certificate")
+      ->required();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
     const int code = app.exit(error);
     return code == 0 ? 0 : 2;
   }
-  return Run(flags, start->parsed());
+  return Run(flags, start->parsed() ? Mode::kStart : join->parsed() ? Mode::kJoin : Mode::kRecover);
 }

@@ -64,15 +64,22 @@ Result<std::unique_ptr<Node>> Node::Start(asio::io_context& io, NodeOptions opti
   impl->config = std::move(options.config);
   impl->attester = std::move(options.attester);
   impl->app = options.app;
+  impl->recover_settings = std::move(options.recover);
+  if (impl->recover_settings && (impl->config.genesis || impl->config.join)) {
+    return InvalidArgumentError("node: recovery takes a config without [genesis] or [join]");
+  }
   RETURN_IF_ERROR(impl->CreateIdentity());
   RETURN_IF_ERROR(impl->MakeTlsContexts());
   RETURN_IF_ERROR(impl->BindNodeListener());
   impl->AddRoutes();
+  impl->AddRecoveryRoutes();
   RETURN_IF_ERROR(impl->ListenApi());
   if (impl->config.genesis) {
     RETURN_IF_ERROR(impl->Genesis());
   } else if (impl->config.join) {
     RETURN_IF_ERROR(impl->JoinNetwork());
+  } else if (impl->recover_settings) {
+    RETURN_IF_ERROR(impl->RecoverService());
   } else {
     return InvalidArgumentError("node: the configuration has neither [genesis] nor [join]");
   }
@@ -191,6 +198,7 @@ void Node::Impl::OnTick() {
   MaybeRetire();
   MaybeWriteReadyFile();
   MaybeSnapshot();
+  MaybeReissueRecoveryShares();
   const SteadyTime now = Clock::now();
   std::erase_if(challenges, [&](const auto& item) { return item.second < now; });
   std::erase_if(waiters, [&](const Waiter& waiter) {

@@ -131,6 +131,7 @@ void Node::Impl::HandleAttestation(const HttpRequest&, const HttpRespond& respon
 }
 
 void Node::Impl::HandleEvent(const HttpRequest& request, const HttpRespond& respond) {
+  if (auto refused = RefuseWhileRecovering()) return respond(*refused);
   if (auto redirect = RedirectToLeader(request)) return respond(*redirect);
   if (!ServiceOpen()) {
     ++counters.events_refused_not_open;
@@ -198,6 +199,7 @@ void Node::Impl::HandleEvent(const HttpRequest& request, const HttpRespond& resp
 }
 
 void Node::Impl::HandleAppRead(const HttpRequest& request, const HttpRespond& respond) {
+  if (auto refused = RefuseWhileRecovering()) return respond(*refused);
   Result<kv::Tx> tx = replica->BeginCommittedRead();
   if (!tx.ok()) return respond(HttpResponse::FromError(tx.error()));
   Result<HttpResponse> response = app->Read(*tx, request);
@@ -286,6 +288,7 @@ constexpr size_t kMaxOutstandingChallenges = 1024;
 }  // namespace
 
 void Node::Impl::HandleChallenge(const HttpRequest& request, const HttpRespond& respond) {
+  if (auto refused = RefuseWhileRecovering()) return respond(*refused);
   if (auto redirect = RedirectToLeader(request)) return respond(*redirect);
   if (challenges.size() >= kMaxOutstandingChallenges) {
     return respond(HttpResponse::ErrorBody(503, "unavailable", "too many pending join challenges"));

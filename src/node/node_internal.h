@@ -21,6 +21,7 @@
 #include "cloister/crypto/key.h"
 #include "cloister/crypto/random.h"
 #include "cloister/crypto/x509.h"
+#include "cloister/gov/recovery.h"
 #include "cloister/gov/request.h"
 #include "cloister/ledger/secrets.h"
 #include "cloister/node/channel.h"
@@ -28,6 +29,7 @@
 #include "cloister/node/https_client.h"
 #include "cloister/node/node.h"
 #include "cloister/node/posix_storage.h"
+#include "cloister/node/recovery.h"
 #include "cloister/node/replica.h"
 #include "cloister/node/sealed_event.h"
 #include "cloister/node/service_state.h"
@@ -67,6 +69,9 @@ struct Counters {
   uint64_t raft_messages_dropped = 0;
   uint64_t signatures = 0;
 };
+
+// node_recovery.cc: the state of a recovery in progress.
+struct RecoveryRun;
 
 struct Node::Impl {
   explicit Impl(boost::asio::io_context& context)
@@ -140,6 +145,24 @@ struct Node::Impl {
   Result<NodeInfo> AttestSelf(uint64_t id, ByteSpan context);
   [[nodiscard]] Result<std::unique_ptr<HttpsClient>> ServiceClient() const;
 
+  // node_recovery.cc
+  // A new service key, certificate and HPKE key pair.
+  Status CreateServiceKeys(const std::string& service_name);
+  // `cloisterd recover`: a new service from the public part of the old ledgers, waiting for
+  // members' recovery shares.
+  Status RecoverService();
+  // The committed service status is "recovering".
+  bool Recovering();
+  // A 503 for what must wait until the private state is restored, or nullopt.
+  std::optional<HttpResponse> RefuseWhileRecovering();
+  void AddRecoveryRoutes();
+  void HandleRecoveryState(const HttpRequest& request, const HttpRespond& respond);
+  void HandleRecoveryShareGet(const HttpRequest& request, const HttpRespond& respond);
+  void HandleRecoveryShareSubmit(const HttpRequest& request, const HttpRespond& respond);
+  void RestorePrivateState(const HttpRespond& respond);
+  // Leader: issues recovery shares again when governance asked for it.
+  void MaybeReissueRecoveryShares();
+
   boost::asio::io_context& io;
   NodeConfig config;
   std::unique_ptr<tee::Attester> attester;
@@ -157,6 +180,9 @@ struct Node::Impl {
   ledger::LedgerSecrets secrets;
   std::unique_ptr<PosixStorage> storage;
   std::unique_ptr<Replica> replica;
+  std::optional<RecoverSettings> recover_settings;
+  std::shared_ptr<RecoveryRun> recovery;  // set while this node recovers a service
+  SteadyTime last_reissue_attempt{};
 
   std::unique_ptr<boost::asio::ssl::context> channel_server_context;
   std::unique_ptr<boost::asio::ssl::context> channel_client_context;
@@ -195,6 +221,9 @@ int64_t UnixNow();
 // bound to the record's certificate key and attestation context. Refusals are kPolicy errors
 // whose message lists every reason.
 Result<tee::Claims> VerifyNodeEvidence(const NodeInfo& info, const tee::Policy& policy);
+
+// Every secret of `secrets` by its start index (the form recovery shares wrap).
+gov::LedgerSecretMap LedgerSecretMapOf(const ledger::LedgerSecrets& secrets);
 
 // Writes `contents` to `path` through a temporary file and a rename.
 Status WriteFileAtomically(const std::filesystem::path& path, std::string_view contents);

@@ -25,6 +25,7 @@
 #include "cloister/kv/store.h"
 #include "cloister/node/config.h"
 #include "cloister/node/http_server.h"
+#include "cloister/node/recovery.h"
 #include "cloister/tee/evidence.h"
 
 namespace cloister::node {
@@ -44,14 +45,17 @@ struct NodeOptions {
   NodeConfig config;
   std::unique_ptr<tee::Attester> attester;
   Application* app = nullptr;  // must outlive the node
+  // Set for `cloisterd recover` (the config then has neither [genesis] nor [join]).
+  std::optional<RecoverSettings> recover;
   // Extra dependencies for tests: the clock used for certificates and attestation freshness is
   // the system clock.
 };
 
 class Node {
  public:
-  // Genesis (config.genesis set) or join (config.join set): creates the identity, attests, and
-  // either founds the service or is admitted by the target. Blocking network calls of the join
+  // Genesis (config.genesis set), join (config.join set) or recovery (options.recover set):
+  // creates the identity, attests, and founds the service, is admitted by the target, or starts
+  // a new service from the old ledgers (docs/recovery.md). Blocking network calls of the join
   // happen here, before the node starts serving. Then binds the listeners and starts the loop's
   // timers; the caller runs `io`.
   static Result<std::unique_ptr<Node>> Start(boost::asio::io_context& io, NodeOptions options);
