@@ -12,6 +12,7 @@
 
 #include "cloister/base/rng.h"
 #include "cloister/ledger/reader.h"
+#include "cloister/ledger/snapshot.h"
 #include "ledger/ledger_testing.h"
 
 namespace cloister::node {
@@ -105,8 +106,12 @@ namespace {
 
 // The `cloister` binary next to this test's build directory (build/<preset>/src/cli/cloister).
 std::string CloisterBinary() {
+#ifdef CLOISTER_CLI_PATH
+  return CLOISTER_CLI_PATH;
+#else
   const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe");
   return (self.parent_path().parent_path() / "cli" / "cloister").string();
+#endif
 }
 
 struct CliRun {
@@ -134,9 +139,9 @@ class LedgerCliTest : public PosixStorageTest {
  protected:
   void SetUp() override {
     PosixStorageTest::SetUp();
-    if (!std::filesystem::exists(CloisterBinary())) {
-      GTEST_SKIP() << "build the `cloister` target first (" << CloisterBinary() << ")";
-    }
+    // The suite builds `cloister` before node_test (src/node/CMakeLists.txt): missing is a failure.
+    ASSERT_TRUE(std::filesystem::exists(CloisterBinary()))
+        << "the `cloister` executable is missing: " << CloisterBinary();
     ledger_dir_ = directory_ + "/ledger";
     auto storage = PosixStorage::Open(ledger_dir_, true);
     ASSERT_TRUE(storage.ok());
@@ -204,6 +209,78 @@ TEST_F(LedgerCliTest, DumpPrintsPublicEntries) {
   EXPECT_NE(run.output.find(ledger::testing::PublicCanary(7)), std::string::npos);
   EXPECT_EQ(run.output.find("PRIVATE-CANARY"), std::string::npos);
   EXPECT_NE(run.output.find("\"kind\":\"signature\""), std::string::npos);
+}
+
+// A joiner's directory (the snapshot it installed, then its own segments) verifies, pinned or
+// not; a flipped byte in the snapshot or a segment, the snapshot missing, or an older snapshot
+// leaving a gap is refused; the snapshot can also be given with --snapshot.
+TEST_F(LedgerCliTest, VerifyJoinerDirectoryStartingAtSnapshot) {
+  const auto snapshot_name = ledger::WriteSnapshot(storage_.get(),
+                                                   {.store = &service_->store,
+                                                    .index = service_->ledger->last_index(),
+                                                    .term = 1,
+                                                    .tree = &service_->ledger->tree(),
+                                                    .ledger_id = service_->ledger->ledger_id()},
+                                                   service_->secrets, service_->service_key);
+  ASSERT_TRUE(snapshot_name.ok()) << snapshot_name.error().ToString();
+  const Bytes snapshot_bytes = *storage_->Read(*snapshot_name);
+  const std::string joiner_dir = directory_ + "/joiner";
+  auto joiner_storage = PosixStorage::Open(joiner_dir, true);
+  ASSERT_TRUE(joiner_storage.ok());
+  ASSERT_TRUE((*joiner_storage)->Append(*snapshot_name, snapshot_bytes).ok());
+  const crypto::PublicKey key = service_->service_key.Public();
+  ledger::Snapshot snapshot = *ledger::ReadSnapshot(joiner_storage->get(), *snapshot_name, key,
+                                                    {.secrets = &service_->secrets});
+  ledger::testing::TestService joiner{
+      service_->service_key, service_->service_cert, {}, {}, nullptr};
+  ASSERT_TRUE(joiner.secrets.Add(1, *service_->secrets.SecretStartingAt(1)).ok());
+  joiner.store.Reset(snapshot.index, snapshot.state);
+  joiner.ledger = std::move(ledger::Ledger::CreateAfterSnapshot(
+                                joiner_storage->get(), snapshot.ledger_id, snapshot.tree,
+                                snapshot.term, &joiner.secrets, {.segment_size_bytes_max = 16384})
+                                .value());
+  ASSERT_TRUE(ledger::testing::AppendMany(joiner, 200, 50).ok());
+
+  const std::string pinned = " --service-cert " + cert_path_;
+  CliRun run = RunCloister("ledger verify " + joiner_dir + pinned, directory_);
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("snapshot at index " + std::to_string(snapshot.index)),
+            std::string::npos)
+      << run.output;
+  EXPECT_EQ(RunCloister("ledger verify " + joiner_dir, directory_).exit_code, 0);
+  EXPECT_EQ(
+      RunCloister("ledger verify " + joiner_dir + " --service-cert " + other_cert_path_, directory_)
+          .exit_code,
+      1);
+
+  DeterministicRng rng(11);
+  const std::vector<std::string> names = *(*joiner_storage)->List();
+  for (const std::string& name : names) {
+    const Bytes original = *(*joiner_storage)->Read(name);
+    for (int flip = 0; flip < 2; ++flip) {
+      Bytes data = original;
+      const size_t position = rng.Uniform(data.size());
+      data[position] ^= static_cast<uint8_t>(1u << rng.Uniform(8));
+      WriteFile(joiner_dir + "/" + name, data);
+      run = RunCloister("ledger verify " + joiner_dir + pinned, directory_);
+      EXPECT_EQ(run.exit_code, 1) << name << "@" << position << ": " << run.output;
+      EXPECT_NE(run.output.find("NOT intact"), std::string::npos) << run.output;
+      run = RunCloister("ledger verify " + joiner_dir, directory_);
+      EXPECT_EQ(run.exit_code, 1) << name << "@" << position << " (unpinned): " << run.output;
+    }
+    WriteFile(joiner_dir + "/" + name, original);
+  }
+  EXPECT_EQ(RunCloister("ledger verify " + joiner_dir + pinned, directory_).exit_code, 0);
+
+  // Without the snapshot in the directory: refused, unless given with --snapshot.
+  std::filesystem::rename(joiner_dir + "/" + *snapshot_name, directory_ + "/" + *snapshot_name);
+  run = RunCloister("ledger verify " + joiner_dir + pinned, directory_);
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  EXPECT_NE(run.output.find("no snapshot covers"), std::string::npos) << run.output;
+  run = RunCloister(
+      "ledger verify " + joiner_dir + pinned + " --snapshot " + directory_ + "/" + *snapshot_name,
+      directory_);
+  EXPECT_EQ(run.exit_code, 0) << run.output;
 }
 
 // `cloister receipt verify` accepts a receipt with the right certificate only, and refuses a
