@@ -343,36 +343,69 @@ Status Node::Impl::JoinNetwork() {
   ASSIGN_OR_RETURN(service_certificate, crypto::Certificate::FromPem(pem));
   ASSIGN_OR_RETURN(std::unique_ptr<HttpsClient> client, ServiceClient());
   HostPort leader = join.target;
-  const auto give_up = std::chrono::steady_clock::now() + kJoinRetryWindow;
-  Result<HttpsResult> asked = RequestLeader(*client, &leader, "POST", "/node/join/challenge", "{}");
-  // Only "no leader yet" (503) and unreachable targets are retried; a refusal is final.
-  while ((!asked.ok() || asked->status == 503) && std::chrono::steady_clock::now() < give_up) {
-    spdlog::info("join: {}; asking {} again",
-                 asked.ok() ? "the service has no leader yet" : asked.error().ToString(),
-                 join.target.ToString());
-    std::this_thread::sleep_for(kJoinRetryInterval);
-    leader = join.target;
-    asked = RequestLeader(*client, &leader, "POST", "/node/join/challenge", "{}");
-  }
-  if (!asked.ok()) return asked.error();
-  const HttpsResult& challenge_answer = *asked;
-  if (challenge_answer.status != 200) return ErrorFromResponse(challenge_answer, "join challenge");
-  json challenge_json = json::parse(challenge_answer.body, nullptr, false);
-  if (!challenge_json.is_object()) return ParseError("join challenge: not a JSON object");
-  ASSIGN_OR_RETURN(Bytes challenge, JsonBase64(challenge_json, "challenge", "join challenge"));
-  if (challenge.size() != 32) return ParseError("join challenge: not 32 bytes");
+  auto give_up = std::chrono::steady_clock::now() + kJoinRetryWindow;
+  Bytes challenge;
+  json admitted;
+  // The challenge lives only in the leader that issued it: if leadership moves before the join
+  // request arrives (a redirect, "no leader", or the admission lost in an election: 307/503, or
+  // an unreachable leader), the whole challenge + join is asked again, within the retry window.
+  // A refusal (403: policy, evidence, challenge) stays final.
+  for (;;) {
+    Result<HttpsResult> asked =
+        RequestLeader(*client, &leader, "POST", "/node/join/challenge", "{}");
+    // Only "no leader yet" (503) and unreachable targets are retried; a refusal is final.
+    while ((!asked.ok() || asked->status == 503) && std::chrono::steady_clock::now() < give_up) {
+      spdlog::info("join: {}; asking {} again",
+                   asked.ok() ? "the service has no leader yet" : asked.error().ToString(),
+                   join.target.ToString());
+      std::this_thread::sleep_for(kJoinRetryInterval);
+      leader = join.target;
+      asked = RequestLeader(*client, &leader, "POST", "/node/join/challenge", "{}");
+    }
+    if (!asked.ok()) return asked.error();
+    const HttpsResult& challenge_answer = *asked;
+    if (challenge_answer.status != 200) {
+      return ErrorFromResponse(challenge_answer, "join challenge");
+    }
+    json challenge_json = json::parse(challenge_answer.body, nullptr, false);
+    if (!challenge_json.is_object()) return ParseError("join challenge: not a JSON object");
+    ASSIGN_OR_RETURN(challenge, JsonBase64(challenge_json, "challenge", "join challenge"));
+    if (challenge.size() != 32) return ParseError("join challenge: not 32 bytes");
 
-  ASSIGN_OR_RETURN(NodeInfo info, AttestSelf(0, challenge));
-  json request;
-  request["challenge"] = Base64Encode(challenge);
-  request["certificate"] = info.certificate_pem;
-  request["node_address"] = info.node_address;
-  request["client_address"] = info.client_address;
-  request["evidence"] = json::parse(EvidenceToJson(info.evidence));
-  ASSIGN_OR_RETURN(HttpsResult answer,
-                   client->Request(leader, "POST", "/node/join", request.dump()));
-  if (answer.status != 200) return ErrorFromResponse(answer, "join");
-  json admitted = json::parse(answer.body, nullptr, false);
+    ASSIGN_OR_RETURN(NodeInfo info, AttestSelf(0, challenge));
+    json request;
+    request["challenge"] = Base64Encode(challenge);
+    request["certificate"] = info.certificate_pem;
+    request["node_address"] = info.node_address;
+    request["client_address"] = info.client_address;
+    request["evidence"] = json::parse(EvidenceToJson(info.evidence));
+    Result<HttpsResult> answer = client->Request(leader, "POST", "/node/join", request.dump());
+    const bool leadership_moved =
+        !answer.ok() || answer->status == 307 || answer->status == 308 || answer->status == 503;
+    if (leadership_moved && std::chrono::steady_clock::now() < give_up) {
+      spdlog::info(
+          "join: {} is no longer the leader ({}); asking for a new challenge", leader.ToString(),
+          answer.ok() ? "HTTP " + std::to_string(answer->status) : answer.error().ToString());
+      std::this_thread::sleep_for(kJoinRetryInterval);
+      leader = join.target;
+      continue;
+    }
+    if (!answer.ok()) return answer.error();
+    if (answer->status == 202) {
+      // Join mode "vote": recorded as pending. Ask again (new challenge, fresh evidence) until
+      // the members pass a trust_node proposal for this node, or refuse it.
+      json pending = json::parse(answer->body, nullptr, false);
+      spdlog::info("join: pending as node {}: waiting for the members to trust it",
+                   pending.is_object() ? pending.value("node_id", uint64_t{0}) : uint64_t{0});
+      std::this_thread::sleep_for(kPendingPollInterval);
+      leader = join.target;
+      give_up = std::chrono::steady_clock::now() + kJoinRetryWindow;
+      continue;
+    }
+    if (answer->status != 200) return ErrorFromResponse(*answer, "join");
+    admitted = json::parse(answer->body, nullptr, false);
+    break;
+  }
   if (!admitted.is_object() || !admitted.contains("node_id") ||
       !admitted["node_id"].is_number_unsigned()) {
     return ParseError("join answer: node_id missing");
