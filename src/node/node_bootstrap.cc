@@ -30,6 +30,8 @@ constexpr int kMaxRedirects = 3;
 // being founded, an election) or cannot be reached, for at most this long.
 constexpr std::chrono::seconds kJoinRetryWindow{30};
 constexpr std::chrono::milliseconds kJoinRetryInterval{250};
+// A joiner left pending (join mode "vote") asks again this often, until it is trusted or refused.
+constexpr std::chrono::milliseconds kPendingPollInterval{1000};
 
 Result<std::string> ReadSmallFile(const std::filesystem::path& path) {
   std::error_code error;
