@@ -286,6 +286,9 @@ TEST_F(NodeTest, GenesisServesSealedEventsReceiptsAndMetrics) {
   HttpsResult replay = Call(n1, "POST", "/app/events", sealed);
   EXPECT_EQ(replay.status, 409u) << replay.body;
   EXPECT_NE(replay.body.find("replay"), std::string::npos);
+  // The refusal names the transaction that carried the event (a client whose first attempt
+  // timed out learns it committed).
+  EXPECT_EQ(json::parse(replay.body).value("transaction_id", ""), *tx_header) << replay.body;
   // A flipped ciphertext bit does not authenticate; an app refusal is reported.
   json forged = json::parse(SealEvent(stream, 8, "forged"));
   Bytes bytes = *Base64Decode(forged["ciphertext"].get<std::string>());
