@@ -372,19 +372,66 @@ void Node::Impl::HandleJoin(const HttpRequest& request, const HttpRespond& respo
   };
   if (!admitted.ok()) return refuse(admitted.error());
   NodeInfo info = std::move(admitted).value();
+  // A joiner still waiting for the members' vote asks again: answered from the committed state,
+  // without a transaction (its polling does not grow the ledger).
+  if (Result<kv::Tx> state = replica->BeginCommittedRead();
+      state.ok() && gov::JoinMode(*state) == gov::kJoinVote) {
+    Result<std::vector<NodeInfo>> nodes = ReadNodes(*state);
+    for (const NodeInfo& node : nodes.ok() ? *nodes : std::vector<NodeInfo>{}) {
+      if (node.certificate_pem == info.certificate_pem && node.status == kNodePending) {
+        json out;
+        out["node_id"] = node.id;
+        out["status"] = std::string(kNodePending);
+        return respond(HttpResponse::Json(202, out.dump()));
+      }
+    }
+  }
+  bool pending = false;
   Result<TxId> id = replica->Execute([&](kv::Tx& tx) -> Status {
     ASSIGN_OR_RETURN(std::vector<NodeInfo> nodes, ReadNodes(tx));
+    const bool by_vote = gov::JoinMode(tx) == gov::kJoinVote;
     uint64_t next = 1;
     for (const NodeInfo& node : nodes) {
       if (node.certificate_pem == info.certificate_pem) {
-        return AlreadyExistsError("join refused: this key is already node ", node.id);
+        // A joiner waiting for the members' vote asks again with fresh evidence: it stays
+        // pending, or, once a trust_node proposal made it trusted, it is admitted as a learner.
+        const bool approved =
+            node.status == kNodeTrusted && !replica->raft().config().IsMember(node.id);
+        if (node.status != kNodePending && !approved) {
+          return AlreadyExistsError("join refused: this key is already node ", node.id);
+        }
+        info.id = node.id;
+        pending = node.status == kNodePending && by_vote;
+        if (pending) info.status = std::string(kNodePending);
+        return tx.rw(kNodesMap)->put(NodeKey(info.id), info.ToJson());
       }
       next = std::max(next, node.id + 1);
     }
     info.id = next;
+    pending = by_vote;
+    if (pending) info.status = std::string(kNodePending);
     return tx.rw(kNodesMap)->put(NodeKey(info.id), info.ToJson());
   });
   if (!id.ok()) return refuse(id.error());
+  if (pending) {
+    SchedulePump();
+    const TxId tx_id = *id;
+    json out;
+    out["node_id"] = info.id;
+    out["status"] = std::string(kNodePending);
+    out["transaction_id"] = tx_id.ToString();
+    Wait(tx_id, [this, respond, tx_id, node_id = info.id, text = out.dump()](TxStatus status) {
+      if (status != TxStatus::kCommitted) {
+        return respond(HttpResponse::ErrorBody(
+            503, "unavailable",
+            "pending record " + tx_id.ToString() + " is " + std::string(TxStatusName(status))));
+      }
+      spdlog::info("node {}: node {} is pending: members must pass a trust_node proposal ({})",
+                   self_id, node_id, tx_id.ToString());
+      respond(WithTx(HttpResponse::Json(202, text), tx_id));
+    });
+    return;
+  }
   Result<crypto::Certificate> certificate = crypto::Certificate::FromPem(info.certificate_pem);
   if (!certificate.ok()) return respond(HttpResponse::FromError(certificate.error()));
   Result<crypto::PublicKey> key = certificate->SubjectPublicKey();

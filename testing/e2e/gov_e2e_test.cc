@@ -6,7 +6,9 @@
 //    after an add_measurement proposal passes (one vote is not enough);
 //  - a node removed by a remove_node proposal is retired, dropped from the raft configuration
 //    and from the others' channel trust: it stops receiving commits and cannot commit anything,
-//    while the others go on committing.
+//    while the others go on committing;
+//  - in join mode "vote" a compliant joiner waits as "pending" (no secrets, not in raft) until
+//    a trust_node proposal passes, then joins.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -314,7 +316,42 @@ TEST_F(GovE2eTest, OpenByVoteAdmitNewMeasurementRemoveNode) {
   ASSERT_TRUE(metrics.ok());
   EXPECT_NE(metrics->body.find("cloister_trusted_nodes 3\n"), std::string::npos) << metrics->body;
 
-  // 4. The command line reads the same proposals (cloister gov list / show).
+  // 4. Join mode "vote": the joiner waits as pending until members trust it.
+  ASSERT_TRUE(PassProposal(call, genesis, *service_certificate_, members_, "set_join_mode",
+                           R"({"mode":"vote"})")
+                  .ok());
+  Result<Process> joiner = Spawn("n4", genesis, kGoodMeasurement);
+  ASSERT_TRUE(joiner.ok());
+  uint64_t pending_id = 0;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        for (const json& item : Get(genesis, "/node/attestation").value("nodes", json::array())) {
+          if (item.value("status", std::string()) == "pending") {
+            pending_id = item.value("id", uint64_t{0});
+          }
+        }
+        return pending_id != 0;
+      },
+      std::chrono::seconds(30)));
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  EXPECT_FALSE(fs::exists(dir_ / "n4.ready.json"));
+  EXPECT_TRUE(joiner->running());
+  EXPECT_EQ(NodeStatus(genesis, pending_id),
+            (std::pair<std::string, std::string>{"pending", "none"}));
+  ASSERT_TRUE(PassProposal(call, genesis, *service_certificate_, members_, "trust_node",
+                           json({{"node_id", pending_id}}).dump())
+                  .ok());
+  ASSERT_TRUE(
+      Eventually([&] { return fs::exists(dir_ / "n4.ready.json"); }, std::chrono::seconds(30)))
+      << ReadFile(dir_ / "n4.log");
+  ASSERT_TRUE(Eventually(
+      [&] {
+        return NodeStatus(genesis, pending_id) ==
+               std::pair<std::string, std::string>{"trusted", "voter"};
+      },
+      std::chrono::seconds(30)));
+
+  // 5. The command line reads the same proposals (cloister gov list / show).
   const std::vector<std::string> connect = {"--server",       genesis.ToString(),
                                             "--service-cert", (dir_ / "service.pem").string(),
                                             "--policy",       (dir_ / "policy.json").string()};
