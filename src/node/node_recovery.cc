@@ -26,6 +26,7 @@
 #include "cloister/gov/tables.h"
 #include "cloister/ledger/entry.h"
 #include "cloister/ledger/reader.h"
+#include "cloister/ledger/snapshot.h"
 #include "cloister/tee/policy.h"
 #include "node_internal.h"
 
@@ -74,8 +75,31 @@ void ApplyWrites(const kv::WriteSet& writes, MapState* state) {
   }
 }
 
-// Verifies the ledger in `dir` (read only) and, when `state` is given, applies the public writes
-// of entries 1..limit to it, or their private writes when `secrets` is given.
+// The snapshot a directory's log continues from when its first segment starts after index 1
+// (a joined node's directory): the oldest snapshot S with S + 1 >= that first index.
+Result<std::optional<std::string>> BaseSnapshot(ledger::Storage& storage) {
+  ASSIGN_OR_RETURN(std::vector<std::string> names, storage.List());
+  std::optional<uint64_t> first_segment;
+  std::vector<uint64_t> snapshots;
+  for (const std::string& name : names) {
+    if (std::optional<uint64_t> first = ledger::ParseSegmentFileName(name)) {
+      first_segment = std::min(first_segment.value_or(*first), *first);
+    } else if (std::optional<uint64_t> index = ledger::ParseSnapshotFileName(name)) {
+      snapshots.push_back(*index);
+    }
+  }
+  if (!first_segment || *first_segment == 1) return std::optional<std::string>();
+  std::sort(snapshots.begin(), snapshots.end());
+  for (uint64_t index : snapshots) {
+    if (index + 1 >= *first_segment) return std::optional(ledger::SnapshotFileName(index));
+  }
+  return CorruptError("the first segment starts at index ", *first_segment,
+                      " and no snapshot covers the entries before it");
+}
+
+// Verifies the ledger in `dir` (read only; from its base snapshot if it has one) and, when
+// `state` is given, applies the public writes of entries 1..limit to it (the snapshot's public
+// maps first), or their private writes (the snapshot's private maps) when `secrets` is given.
 Result<ledger::ReadReport> ReadOldLedger(const std::filesystem::path& dir,
                                          const ledger::LedgerSecrets* secrets, uint64_t limit,
                                          MapState* state) {
@@ -84,6 +108,26 @@ Result<ledger::ReadReport> ReadOldLedger(const std::filesystem::path& dir,
   ledger::ReaderOptions options;
   options.secrets = secrets;
   options.recover_torn_tail = true;
+  Result<std::optional<std::string>> base = BaseSnapshot(*storage);
+  if (!base.ok()) return base.error().WithContext(dir.string());
+  std::optional<crypto::PublicKey> signer;
+  if (*base) {
+    Result<crypto::PublicKey> key = ledger::SnapshotSigner(storage.get(), **base);
+    if (!key.ok()) return key.error().WithContext(dir.string() + "/" + **base);
+    signer = std::move(key).value();
+    ledger::SnapshotReadOptions read_options;
+    read_options.secrets = secrets;
+    Result<ledger::Snapshot> snapshot =
+        ledger::ReadSnapshot(storage.get(), **base, *signer, read_options);
+    if (!snapshot.ok()) return snapshot.error().WithContext(dir.string() + "/" + **base);
+    if (state != nullptr) {
+      for (const auto& [map, keys] : snapshot->state) {
+        if (kv::IsPublicMap(map) == (secrets == nullptr)) (*state)[map] = keys;
+      }
+    }
+    options.start = snapshot->StateAfter(*signer);
+    options.service_key = &*signer;
+  }
   options.on_entry = [&](const ledger::ReadEntry& entry) -> Status {
     if (state != nullptr && entry.header.index <= limit) {
       ApplyWrites(secrets != nullptr ? entry.private_writes : entry.public_writes, state);

@@ -305,13 +305,17 @@ TEST_F(RecoveryE2eTest, MembersRecoverEveryCommittedPrivateEventWithThresholdSha
   for (auto& node : nodes_) node->process.Signal(SIGKILL);
   for (auto& node : nodes_) node->process.Wait(std::chrono::seconds(10));
 
-  // A new attested service from the three ledger directories.
+  // A new attested service from the three ledger directories. They end at the same signed
+  // entry, so the first one given is used: n1's, a joiner's, which starts at a snapshot.
   WriteConfig("r0", "");
-  Result<Running*> r0 = Launch("r0", {"recover", "--ledger", (dir_ / "n0").string(), "--ledger",
-                                      (dir_ / "n1").string(), "--ledger", (dir_ / "n2").string(),
+  Result<Running*> r0 = Launch("r0", {"recover", "--ledger", (dir_ / "n1").string(), "--ledger",
+                                      (dir_ / "n2").string(), "--ledger", (dir_ / "n0").string(),
                                       "--service-cert-out", (dir_ / "service2.pem").string()});
   ASSERT_TRUE(r0.ok()) << r0.error().message;
   const HostPort recovered = (*r0)->client;
+  const std::string recover_log = ReadFile(dir_ / "r0.log");
+  EXPECT_NE(recover_log.find("from " + (dir_ / "n1").string() + " as node"), std::string::npos)
+      << recover_log;
   const fs::path service2 = dir_ / "service2.pem";
   Pin(service2);
   EXPECT_NE(ReadFile(service2), ReadFile(dir_ / "service.pem"));
