@@ -151,8 +151,6 @@ struct Node::Impl {
   // `cloisterd recover`: a new service from the public part of the old ledgers, waiting for
   // members' recovery shares.
   Status RecoverService();
-  // The committed service status is "recovering".
-  bool Recovering();
   // A 503 for what must wait until the private state is restored, or nullopt.
   std::optional<HttpResponse> RefuseWhileRecovering();
   void AddRecoveryRoutes();

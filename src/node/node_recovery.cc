@@ -421,19 +421,13 @@ Status Node::Impl::RecoverService() {
   return OkStatus();
 }
 
-bool Node::Impl::Recovering() {
-  if (replica == nullptr || !replica->has_ledger()) return false;
-  Result<kv::Tx> tx = replica->BeginCommittedRead();
-  return tx.ok() && gov::ServiceStatus(*tx) == kServiceRecovering;
-}
-
 std::optional<HttpResponse> Node::Impl::RefuseWhileRecovering() {
-  // On the recovering node its own state decides (a status changed by a vote cannot expose an
-  // incomplete state); elsewhere the committed status does.
-  const bool waiting = recovery ? !recovery->restored : Recovering();
-  if (!waiting) return std::nullopt;
-  const size_t threshold = recovery ? recovery->coordinator.threshold() : 0;
-  const size_t submitted = recovery ? recovery->coordinator.submitted() : 0;
+  // Only the recovering node itself can be in a "recovering" service (it refuses joins until it
+  // has restored the private state), and its own run decides: a status changed by a vote cannot
+  // expose an incomplete state, and other nodes read nothing on their hot path.
+  if (!recovery || recovery->restored) return std::nullopt;
+  const size_t threshold = recovery->coordinator.threshold();
+  const size_t submitted = recovery->coordinator.submitted();
   return HttpResponse::ErrorBody(
       503, "service_recovering",
       "the service is recovering: its private state is unreadable until " +
