@@ -199,6 +199,8 @@ void Node::Impl::OnTick() {
   MaybeWriteReadyFile();
   MaybeSnapshot();
   MaybeReissueRecoveryShares();
+  ApplyServiceHpkeKey();
+  MaybeRotateHpkeKey();
   const SteadyTime now = Clock::now();
   std::erase_if(challenges, [&](const auto& item) { return item.second < now; });
   std::erase_if(waiters, [&](const Waiter& waiter) {

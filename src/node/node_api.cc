@@ -114,6 +114,9 @@ void Node::Impl::HandleAttestation(const HttpRequest&, const HttpRespond& respon
   out["service_certificate"] = service_certificate->Pem();
   out["hpke_public_key"] = ReadServiceValue(*tx, "hpke_public_key").value_or("");
   out["hpke_suite"] = std::string(kHpkeSuiteName);
+  if (Result<Bytes> raw = Base64Decode(out["hpke_public_key"].get<std::string>()); raw.ok()) {
+    out["hpke_key_id"] = HpkeKeyId(*raw);
+  }
   out["ledger_id"] = ToHex(ledger_id);
   out["leader_id"] = replica->raft().leader();
   out["policy"] = json::parse(tx->ro(kPolicyMap)->get("policy").value_or("{}"), nullptr, false);
@@ -141,6 +144,17 @@ void Node::Impl::HandleEvent(const HttpRequest& request, const HttpRespond& resp
         "(docs/governance.md)"));
   }
   Result<OpenedEvent> opened = opener->Open(request.body);
+  if (!opened.ok() && opened.error().code == ErrorCode::kVerification && previous_opener &&
+      previous_opener->Open(request.body).ok()) {
+    ++counters.events_refused_invalid;
+    Result<Bytes> current =
+        crypto::hpke::SerializePublicKey(EventSuite().kem, hpke_key->public_key);
+    return respond(HttpResponse::ErrorBody(
+        400, "stale_hpke_key",
+        "the event is sealed to a service HPKE key that has been rotated; fetch "
+        "/node/attestation for the current key (hpke_key_id " +
+            (current.ok() ? HpkeKeyId(*current) : std::string()) + ")"));
+  }
   if (!opened.ok()) {
     ++counters.events_refused_invalid;
     return respond(HttpResponse::FromError(opened.error()));

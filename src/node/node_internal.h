@@ -161,6 +161,12 @@ struct Node::Impl {
   // Leader: issues recovery shares again when governance asked for it.
   void MaybeReissueRecoveryShares();
 
+  // node_rotation.cc
+  // Leader: rotates the service HPKE key when governance asked for it.
+  void MaybeRotateHpkeKey();
+  // Every node: switches its EventOpener to a newly committed service HPKE key.
+  void ApplyServiceHpkeKey();
+
   boost::asio::io_context& io;
   NodeConfig config;
   std::unique_ptr<tee::Attester> attester;
@@ -174,6 +180,9 @@ struct Node::Impl {
   std::optional<crypto::Certificate> service_certificate;
   std::optional<crypto::hpke::KeyPair> hpke_key;
   std::unique_ptr<EventOpener> opener;
+  std::unique_ptr<EventOpener> previous_opener;  // the key before the last rotation (refusals)
+  uint64_t hpke_checked_index = 0;               // commit index ApplyServiceHpkeKey last read
+  SteadyTime last_hpke_rotation_attempt{};
   Bytes ledger_id;
   ledger::LedgerSecrets secrets;
   std::unique_ptr<PosixStorage> storage;
@@ -202,7 +211,7 @@ struct Node::Impl {
   std::map<uint64_t, SteadyTime> add_attempts;
   std::map<uint64_t, SteadyTime> last_heard;  // peer id -> last raft message received
   bool ready_written = false;
-  bool service_open = false;  // ServiceOpen() saw the committed status "open"
+  bool service_open = false;      // ServiceOpen() saw the committed status "open"
   std::string advertised_node;    // host:port peers use for this node's channel
   std::string advertised_client;  // host:port clients use for this node's API
   bool pump_scheduled = false;
@@ -211,6 +220,14 @@ struct Node::Impl {
   SteadyTime last_signature{};
   Counters counters;
 };
+
+// The private map of secrets the service rotates (docs/governance.md, "Key rotations"):
+// "hpke_key/<key id>" -> base64 X25519 private key.
+inline constexpr std::string_view kSecretsMap = "cloister.secrets";
+// public:cloister.service: how many service_hpke_key requests the leader performed.
+inline constexpr std::string_view kHpkeRotationsKey = "hpke_rotations";
+// The id of a service HPKE public key: hex of the first 16 bytes of its SHA-256.
+std::string HpkeKeyId(ByteSpan public_key);
 
 // Unix seconds now (certificates, attestation freshness).
 int64_t UnixNow();

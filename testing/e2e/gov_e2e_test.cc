@@ -8,12 +8,16 @@
 //    and from the others' channel trust: it stops receiving commits and cannot commit anything,
 //    while the others go on committing;
 //  - in join mode "vote" a compliant joiner waits as "pending" (no secrets, not in raft) until
-//    a trust_node proposal passes, then joins.
+//    a trust_node proposal passes, then joins;
+//  - a passed rotate_service_hpke_key proposal makes every node publish and open under a new
+//    service HPKE key: events sealed to the old key are refused (stale_hpke_key), also by the
+//    leader elected after the rotating leader is killed.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <csignal>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -177,10 +181,14 @@ class GovE2eTest : public ::testing::Test {
   }
 
   // A sealed event (the messaging app's format) on a fresh stream, posted through `via`,
-  // following redirects to the leader.
-  Result<HttpsResult> PostEvent(HostPort via, const std::string& text) {
-    const json attestation = Get(via, "/node/attestation");
-    ASSIGN_OR_RETURN(Bytes raw, Base64Decode(attestation.value("hpke_public_key", std::string())));
+  // following redirects to the leader; sealed to `hpke_key` (base64) or else to the key `via`
+  // publishes.
+  Result<HttpsResult> PostEvent(HostPort via, const std::string& text,
+                                const std::string& hpke_key = "") {
+    const std::string published =
+        hpke_key.empty() ? Get(via, "/node/attestation").value("hpke_public_key", std::string())
+                         : hpke_key;
+    ASSIGN_OR_RETURN(Bytes raw, Base64Decode(published));
     ASSIGN_OR_RETURN(crypto::PublicKey key,
                      crypto::hpke::DeserializePublicKey(node::EventSuite().kem, raw));
     crypto::hpke::SenderParams params;
@@ -375,6 +383,92 @@ TEST_F(GovE2eTest, OpenByVoteAdmitNewMeasurementRemoveNode) {
               static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                          std::chrono::steady_clock::now() - started)
                                          .count()));
+}
+
+TEST_F(GovE2eTest, RotateServiceHpkeKey) {
+  Result<NodeProcess*> n0 = Launch("n0", std::nullopt, kGoodMeasurement);
+  ASSERT_TRUE(n0.ok()) << n0.error().message;
+  const HostPort genesis = (*n0)->client;
+  Result<NodeProcess*> n1 = Launch("n1", genesis, kGoodMeasurement);
+  ASSERT_TRUE(n1.ok()) << n1.error().message;
+  Result<NodeProcess*> n2 = Launch("n2", genesis, kGoodMeasurement);
+  ASSERT_TRUE(n2.ok()) << n2.error().message;
+  ASSERT_TRUE(Eventually([&] { return NodeStatus(genesis, 3).second == "voter"; },
+                         std::chrono::seconds(60)));
+  const GovCall call = Caller();
+  Status opened = PassProposal(call, genesis, *service_certificate_, members_, "open_network");
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  const json before = Get(genesis, "/node/attestation");
+  const std::string old_key = before.value("hpke_public_key", std::string());
+  const std::string old_id = before.value("hpke_key_id", std::string());
+  ASSERT_FALSE(old_key.empty());
+  EXPECT_EQ(old_id.size(), 32u);
+  Result<HttpsResult> first = PostEvent(genesis, "before rotation", old_key);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(first->status, 200u) << first->body;
+
+  Status rotated =
+      PassProposal(call, genesis, *service_certificate_, members_, "rotate_service_hpke_key");
+  ASSERT_TRUE(rotated.ok()) << rotated.error().message;
+  // Every node publishes the new key once the leader's rotation is committed.
+  std::string new_key;
+  for (const NodeProcess* node : {*n0, *n1, *n2}) {
+    ASSERT_TRUE(Eventually(
+        [&] {
+          const std::string key =
+              Get(node->client, "/node/attestation").value("hpke_public_key", std::string());
+          if (key.empty() || key == old_key) return false;
+          new_key = key;
+          return true;
+        },
+        std::chrono::seconds(30)))
+        << node->name;
+  }
+  const json after = Get((*n2)->client, "/node/attestation");
+  EXPECT_EQ(after.value("hpke_public_key", std::string()), new_key);
+  EXPECT_NE(after.value("hpke_key_id", std::string()), old_id);
+  // The new key opens (through a follower's redirect); the old one is refused by name.
+  Result<HttpsResult> fresh = PostEvent((*n1)->client, "after rotation", new_key);
+  ASSERT_TRUE(fresh.ok()) << fresh.error().message;
+  EXPECT_EQ(fresh->status, 200u) << fresh->body;
+  Result<HttpsResult> stale = PostEvent((*n1)->client, "old key", old_key);
+  ASSERT_TRUE(stale.ok()) << stale.error().message;
+  EXPECT_EQ(stale->status, 400u) << stale->body;
+  EXPECT_NE(stale->body.find("stale_hpke_key"), std::string::npos) << stale->body;
+
+  // Kill the leader: the next leader opens under the new key and refuses the old one.
+  const uint64_t leader = Get(genesis, "/node/state").value("leader_id", uint64_t{0});
+  NodeProcess* killed = nullptr;
+  std::vector<NodeProcess*> survivors;
+  for (NodeProcess* node : {*n0, *n1, *n2}) {
+    if (node->id == leader) {
+      killed = node;
+    } else {
+      survivors.push_back(node);
+    }
+  }
+  ASSERT_NE(killed, nullptr) << "leader " << leader;
+  killed->process.Signal(SIGKILL);
+  ASSERT_TRUE(killed->process.Wait(std::chrono::seconds(10)).has_value());
+  const HostPort via = survivors[0]->client;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        const uint64_t now = Get(via, "/node/state").value("leader_id", uint64_t{0});
+        return now != 0 && now != leader;
+      },
+      std::chrono::seconds(30)));
+  Result<HttpsResult> later = UnavailableError("no attempt yet");
+  ASSERT_TRUE(Eventually(
+      [&] {
+        later = PostEvent(via, "new leader", new_key);
+        return later.ok() && later->status == 200u;
+      },
+      std::chrono::seconds(30)))
+      << (later.ok() ? later->body : later.error().message);
+  Result<HttpsResult> stale_again = PostEvent(via, "old key again", old_key);
+  ASSERT_TRUE(stale_again.ok()) << stale_again.error().message;
+  EXPECT_EQ(stale_again->status, 400u) << stale_again->body;
+  EXPECT_NE(stale_again->body.find("stale_hpke_key"), std::string::npos) << stale_again->body;
 }
 
 }  // namespace
