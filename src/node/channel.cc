@@ -96,14 +96,16 @@ void Channel::ReadSome() {
                                                 : IoError("read failed: ", error.message()));
           return;
         }
+        // Frames complete before a bad header in the same read are delivered, then the
+        // connection closes: what a read happens to coalesce must not change what is delivered.
         const Status fed = self->decoder_.Feed(ByteSpan(self->read_buffer_).first(size));
-        if (!fed.ok()) {
-          self->Close(fed.error());
-          return;
-        }
         while (std::optional<Bytes> payload = self->decoder_.Next()) {
           self->on_frame_(std::move(*payload));
           if (self->closed_) return;
+        }
+        if (!fed.ok()) {
+          self->Close(fed.error());
+          return;
         }
         self->ReadSome();
       });

@@ -44,6 +44,22 @@ TEST(FrameTest, OversizedFrameFailsAndStaysFailed) {
   EXPECT_EQ(decoder.buffered_bytes(), 0u);
 }
 
+// A read may carry a valid frame and the header of an oversized one: the valid frame stays
+// deliverable (the channel hands it over, then closes), nothing after the bad header is.
+TEST(FrameTest, FramesBeforeAnOversizedHeaderInTheSameFeedStayDeliverable) {
+  FrameDecoder decoder(16);
+  Bytes bytes = EncodeFrame(Bytes(10, 0xaa));
+  const Bytes oversized = EncodeFrame(Bytes(17, 0xbb));
+  bytes.insert(bytes.end(), oversized.begin(), oversized.end());
+  EXPECT_FALSE(decoder.Feed(bytes).ok());
+  const std::optional<Bytes> first = decoder.Next();
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(*first, Bytes(10, 0xaa));
+  EXPECT_FALSE(decoder.Next().has_value());
+  EXPECT_FALSE(decoder.Feed(EncodeFrame(Bytes(4))).ok());
+  EXPECT_FALSE(decoder.Next().has_value());
+}
+
 TEST(FrameTest, EmptyPayloadIsAFrame) {
   FrameDecoder decoder;
   ASSERT_TRUE(decoder.Feed(EncodeFrame({})).ok());
