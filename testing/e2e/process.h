@@ -6,6 +6,8 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,5 +38,11 @@ class Process {
   pid_t pid_ = -1;
   std::optional<int> status_;
 };
+
+// The whole file (empty when it cannot be read: callers assert on its content).
+std::string ReadFile(const std::filesystem::path& path);
+
+// Polls `done` every 50 ms until it holds or `limit` passes; true when it held.
+bool Eventually(const std::function<bool()>& done, std::chrono::seconds limit);
 
 }  // namespace cloister::e2e

@@ -41,22 +41,6 @@ constexpr char kPublic[] = "RECOVERY-PUBLIC-88aa";
 constexpr size_t kEvents = 40;
 const std::string kMeasurement(96, 'c');
 
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-bool Eventually(const std::function<bool()>& done, std::chrono::seconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return done();
-}
-
 struct Running {
   std::string name;
   Process process;
