@@ -50,29 +50,30 @@ Status Node::Impl::EndorseApiCertificate() {
   return OkStatus();
 }
 
-void Node::Impl::AddRoutes() {
-  auto bind = [this](void (Impl::*handler)(const HttpRequest&, const HttpRespond&)) {
-    return [this, handler](const HttpRequest& request, HttpRespond respond) {
-      if (replica == nullptr) {
-        respond(HttpResponse::ErrorBody(503, "unavailable", "node is starting"));
-        return;
-      }
-      (this->*handler)(request, respond);
-    };
+HttpHandler Node::Impl::Route(ApiHandler handler) {
+  return [this, handler](const HttpRequest& request, HttpRespond respond) {
+    if (replica == nullptr) {
+      respond(HttpResponse::ErrorBody(503, "unavailable", "node is starting"));
+      return;
+    }
+    (this->*handler)(request, respond);
   };
+}
+
+void Node::Impl::AddRoutes() {
   router.Add("GET", "/livez", [](const HttpRequest&, HttpRespond respond) {
     respond(HttpResponse::Json(200, R"({"status":"alive"})"));
   });
-  router.Add("GET", "/readyz", bind(&Impl::HandleState));
-  router.Add("GET", "/node/state", bind(&Impl::HandleState));
-  router.Add("GET", "/node/attestation", bind(&Impl::HandleAttestation));
-  router.Add("POST", "/app/events", bind(&Impl::HandleEvent));
-  router.AddPrefix("GET", "/app/", bind(&Impl::HandleAppRead));
-  router.Add("GET", "/tx/status", bind(&Impl::HandleTxStatus));
-  router.Add("GET", "/receipt", bind(&Impl::HandleReceipt));
-  router.Add("GET", "/metrics", bind(&Impl::HandleMetrics));
-  router.Add("POST", "/node/join/challenge", bind(&Impl::HandleChallenge));
-  router.Add("POST", "/node/join", bind(&Impl::HandleJoin));
+  router.Add("GET", "/readyz", Route(&Impl::HandleState));
+  router.Add("GET", "/node/state", Route(&Impl::HandleState));
+  router.Add("GET", "/node/attestation", Route(&Impl::HandleAttestation));
+  router.Add("POST", "/app/events", Route(&Impl::HandleEvent));
+  router.AddPrefix("GET", "/app/", Route(&Impl::HandleAppRead));
+  router.Add("GET", "/tx/status", Route(&Impl::HandleTxStatus));
+  router.Add("GET", "/receipt", Route(&Impl::HandleReceipt));
+  router.Add("GET", "/metrics", Route(&Impl::HandleMetrics));
+  router.Add("POST", "/node/join/challenge", Route(&Impl::HandleChallenge));
+  router.Add("POST", "/node/join", Route(&Impl::HandleJoin));
   AddGovRoutes();
 }
 

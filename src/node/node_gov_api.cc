@@ -35,19 +35,10 @@ gov::VerifyRequestOptions Node::Impl::GovVerifyOptions() const {
 }
 
 void Node::Impl::AddGovRoutes() {
-  auto bind = [this](void (Impl::*handler)(const HttpRequest&, const HttpRespond&)) {
-    return [this, handler](const HttpRequest& request, HttpRespond respond) {
-      if (replica == nullptr) {
-        respond(HttpResponse::ErrorBody(503, "unavailable", "node is starting"));
-        return;
-      }
-      (this->*handler)(request, respond);
-    };
-  };
-  router.Add("POST", "/gov/requests", bind(&Impl::HandleGovRequest));
-  router.Add("GET", "/gov/proposals", bind(&Impl::HandleGovProposals));
-  router.AddPrefix("GET", "/gov/proposals/", bind(&Impl::HandleGovProposal));
-  router.Add("GET", "/gov/members", bind(&Impl::HandleGovMembers));
+  router.Add("POST", "/gov/requests", Route(&Impl::HandleGovRequest));
+  router.Add("GET", "/gov/proposals", Route(&Impl::HandleGovProposals));
+  router.AddPrefix("GET", "/gov/proposals/", Route(&Impl::HandleGovProposal));
+  router.Add("GET", "/gov/members", Route(&Impl::HandleGovMembers));
 }
 
 void Node::Impl::HandleGovRequest(const HttpRequest& request, const HttpRespond& respond) {

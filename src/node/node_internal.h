@@ -110,6 +110,9 @@ struct Node::Impl {
 
   // node_api.cc
   void AddRoutes();
+  // A route to `handler` that answers 503 while the node is still starting (no replica yet).
+  using ApiHandler = void (Impl::*)(const HttpRequest&, const HttpRespond&);
+  HttpHandler Route(ApiHandler handler);
   Status ListenApi();
   std::optional<HttpResponse> RedirectToLeader(const HttpRequest& request) const;
   void HandleEvent(const HttpRequest& request, const HttpRespond& respond);

@@ -436,18 +436,9 @@ std::optional<HttpResponse> Node::Impl::RefuseWhileRecovering() {
 }
 
 void Node::Impl::AddRecoveryRoutes() {
-  auto bind = [this](void (Impl::*handler)(const HttpRequest&, const HttpRespond&)) {
-    return [this, handler](const HttpRequest& request, HttpRespond respond) {
-      if (replica == nullptr) {
-        respond(HttpResponse::ErrorBody(503, "unavailable", "node is starting"));
-        return;
-      }
-      (this->*handler)(request, respond);
-    };
-  };
-  router.Add("GET", "/gov/recovery", bind(&Impl::HandleRecoveryState));
-  router.AddPrefix("GET", "/gov/recovery/share/", bind(&Impl::HandleRecoveryShareGet));
-  router.Add("POST", "/gov/recovery/shares", bind(&Impl::HandleRecoveryShareSubmit));
+  router.Add("GET", "/gov/recovery", Route(&Impl::HandleRecoveryState));
+  router.AddPrefix("GET", "/gov/recovery/share/", Route(&Impl::HandleRecoveryShareGet));
+  router.Add("POST", "/gov/recovery/shares", Route(&Impl::HandleRecoveryShareSubmit));
 }
 
 void Node::Impl::HandleRecoveryState(const HttpRequest&, const HttpRespond& respond) {
