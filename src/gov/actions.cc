@@ -120,8 +120,12 @@ Result<tee::PlatformRule*> RuleOf(tee::Policy& policy, tee::Platform platform) {
 // ---- actions ----------------------------------------------------------------------------------
 
 Status ApplyOpenNetwork(const ActionContext& context, const json&) {
-  if (ServiceStatus(*context.tx) == kServiceOpen) {
-    return FailedPreconditionError("the network is already open");
+  const std::string status = ServiceStatus(*context.tx);
+  if (status == kServiceOpen) return FailedPreconditionError("the network is already open");
+  if (status == kServiceRecovering) {
+    return FailedPreconditionError(
+        "the service is recovering: a threshold of members must submit their recovery shares "
+        "(docs/recovery.md) before it can be opened");
   }
   return context.tx->rw(kServiceMap)->put(kServiceStatusKey, kServiceOpen);
 }

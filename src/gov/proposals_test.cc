@@ -74,6 +74,35 @@ TEST_F(ProposalTest, OpenNetworkByVote) {
   tx.Abort();
 }
 
+// While a recovering node awaits the members' recovery shares (status "recovering"), the
+// deciding ballot of open_network fails and changes nothing; once the private state is restored
+// (the node sets "opening") the same proposal passes.
+TEST_F(ProposalTest, OpenNetworkRefusedWhileRecovering) {
+  {
+    kv::Tx tx = store_.Begin();
+    ASSERT_TRUE(tx.rw(kServiceMap)->put(kServiceStatusKey, kServiceRecovering).ok());
+    ASSERT_TRUE(store_.Commit(tx).ok());
+  }
+  const std::string id = Submit("open_network");
+  ASSERT_TRUE(Execute(Ballot(0, id, true)).ok());
+  Result<Outcome> refused = Execute(Ballot(1, id, true));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_NE(refused.error().message.find("recovering"), std::string::npos)
+      << refused.error().message;
+  EXPECT_EQ(Get(kServiceMap, kServiceStatusKey), "recovering");
+  {
+    kv::Tx tx = store_.Begin();
+    EXPECT_EQ(ReadProposal(tx, id)->state, ProposalState::kOpen);
+    ASSERT_TRUE(tx.rw(kServiceMap)->put(kServiceStatusKey, kServiceOpening).ok());
+    ASSERT_TRUE(store_.Commit(tx).ok());
+  }
+  Result<Outcome> passed = Execute(Ballot(1, id, true));
+  ASSERT_TRUE(passed.ok()) << passed.error().ToString();
+  EXPECT_EQ(passed->state, ProposalState::kAccepted);
+  EXPECT_EQ(Get(kServiceMap, kServiceStatusKey), "open");
+}
+
 // The proposal id is the hex digest of the signed proposal, and a replayed proposal, ballot or
 // withdrawal is refused.
 TEST_F(ProposalTest, ReplayedRequestsAreRefused) {

@@ -5,9 +5,10 @@
 // uses these names for the tables it shares with gov (service, policy, members, nodes;
 // node/service_state.h); gov adds its own tables after them.
 //
-//   public:cloister.service       "status" -> "opening" | "open"; "join_mode" -> "automatic" |
-//                                 "vote"; "recovery_threshold" -> decimal; other keys are the
-//                                 node's (certificate, hpke_public_key, ledger_id, ...)
+//   public:cloister.service       "status" -> "opening" | "open" | "recovering" (set by a node
+//                                 recovering a lost service, docs/recovery.md); "join_mode" ->
+//                                 "automatic" | "vote"; "recovery_threshold" -> decimal; other
+//                                 keys are the node's (certificate, hpke_public_key, ...)
 //   public:cloister.policy        "policy" -> tee::Policy JSON
 //   public:cloister.members       MemberId hex -> MemberRecord JSON (written by the node's
 //                                 genesis and add_member; a bare certificate PEM under any key,
@@ -68,6 +69,9 @@ inline constexpr std::string_view kPolicyKey = "policy";
 
 inline constexpr std::string_view kServiceOpening = "opening";
 inline constexpr std::string_view kServiceOpen = "open";
+// Set by a node recovering a lost service until a threshold of members' recovery shares restored
+// the private state (then "opening"); open_network is refused meanwhile.
+inline constexpr std::string_view kServiceRecovering = "recovering";
 inline constexpr std::string_view kJoinAutomatic = "automatic";
 inline constexpr std::string_view kJoinVote = "vote";
 

@@ -28,12 +28,14 @@
 #include "cloister/base/bytes.h"
 #include "cloister/base/result.h"
 #include "cloister/crypto/x509.h"
+#include "cloister/gov/tables.h"
 
 namespace cloister::node {
 
 inline constexpr std::string_view kPreviousServicesMap = "public:cloister.service.previous";
-// The service status while members' recovery shares are awaited.
-inline constexpr std::string_view kServiceRecovering = "recovering";
+// The service status while members' recovery shares are awaited (governance refuses
+// open_network meanwhile).
+inline constexpr std::string_view kServiceRecovering = gov::kServiceRecovering;
 
 // Only for `cloisterd recover`.
 struct RecoverSettings {
