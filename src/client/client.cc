@@ -43,6 +43,18 @@ bool Retryable(const Result<Response>& response) {
   return response->status == 503;
 }
 
+// A node's 400 {"error": {"code": "stale_hpke_key"}}: the envelope is sealed to a service HPKE
+// key that governance has rotated.
+bool IsStaleKeyRefusal(const Response& response) {
+  if (response.status != 400) return false;
+  const nlohmann::json body = nlohmann::json::parse(response.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) return false;
+  auto error = body.find("error");
+  if (error == body.end() || !error->is_object()) return false;
+  auto code = error->find("code");
+  return code != error->end() && code->is_string() && *code == kStaleHpkeKeyCode;
+}
+
 }  // namespace
 
 std::string TxId::ToString() const { return std::to_string(term) + "." + std::to_string(index); }
@@ -157,10 +169,41 @@ Result<Submitted> Client::Submit(ByteSpan event) {
                                    "sent before Attest() succeeds");
   }
   ASSIGN_OR_RETURN(SealedEvent sealed, sealer_->Seal(event));
-  return SubmitSealed(sealed);
+  bool stale = false;
+  Result<Submitted> submitted = PostSealed(sealed, &stale);
+  if (!stale) return submitted;
+  // The service rotated its HPKE key since this client verified it. The new key is taken only
+  // from an attestation verified exactly as at first contact (invariant 1).
+  const Bytes stale_key = service_->hpke_public_key.ToRaw();
+  Result<VerifiedService> verified = Attest();
+  if (!verified.ok()) {
+    return Error{verified.error().code,
+                 "the service refused the event as sealed to a rotated HPKE key, and its "
+                 "attestation fetched again does not verify: " +
+                     verified.error().message};
+  }
+  if (verified->hpke_public_key.ToRaw() == stale_key) {
+    return FailedPreconditionError("the service refused the event as sealed to a rotated HPKE ",
+                                   "key, but its verified attestation still presents that key");
+  }
+  ASSIGN_OR_RETURN(SealedEvent resealed, sealer_->Seal(event));
+  stale = false;
+  submitted = PostSealed(resealed, &stale);
+  if (stale) {
+    return FailedPreconditionError(
+        "the service refused the event as sealed to a rotated HPKE ",
+        "key twice, the second time after it was resealed to the key of ",
+        "a freshly verified attestation: ", submitted.error().message);
+  }
+  if (submitted.ok()) submitted->resealed = true;
+  return submitted;
 }
 
 Result<Submitted> Client::SubmitSealed(const SealedEvent& sealed) {
+  return PostSealed(sealed, nullptr);
+}
+
+Result<Submitted> Client::PostSealed(const SealedEvent& sealed, bool* stale_first_attempt) {
   if (!service_) {
     return FailedPreconditionError("the service's attestation has not been verified: nothing is ",
                                    "sent before Attest() succeeds");
@@ -180,6 +223,20 @@ Result<Submitted> Client::SubmitSealed(const SealedEvent& sealed) {
     // whose transaction was still pending) may mean the earlier attempt committed: the node
     // names the transaction that carried the event, and its outcome decides.
     const bool sent_before = attempts > 1 || round > 0;
+    if (IsStaleKeyRefusal(response)) {
+      if (!sent_before) {
+        if (stale_first_attempt != nullptr) *stale_first_attempt = true;
+        return ErrorFromResponse(response);
+      }
+      if (stale_first_attempt != nullptr) {
+        return FailedPreconditionError(
+            "event ", sealed.context_id, ":", sealed.seq,
+            " was refused as sealed to a rotated service HPKE key after an earlier attempt got ",
+            "no answer; that attempt may have committed under the old key, so the event is not ",
+            "resealed (a resealed copy would be a new event): check the application's state");
+      }
+      return ErrorFromResponse(response);
+    }
     const std::optional<TxId> earlier =
         sent_before && response.status == 409 ? ReplayedTransaction(response.body) : std::nullopt;
     if (!earlier) return ErrorFromResponse(response);

@@ -1,6 +1,6 @@
 // Proves the Client sends nothing before the service is verified, seals events the service can
-// open, follows redirects only to verified nodes, bounds its retries, and fetches and verifies
-// receipts.
+// open, reseals to a rotated service HPKE key only from a verified attestation, follows
+// redirects only to verified nodes, bounds its retries, and fetches and verifies receipts.
 #include "cloister/client/client.h"
 
 #include <gtest/gtest.h>
@@ -274,6 +274,166 @@ TEST(ClientTest, ReplayOfATimedOutAttemptReportsItsCommittedTransaction) {
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code, ErrorCode::kConflict);
   EXPECT_EQ(status_queries, 0u);
+}
+
+// A node after a rotate_service_hpke_key proposal: events sealed to the current key of
+// `service` are committed, events sealed to an earlier key are refused with 400 stale_hpke_key.
+struct RotatingNode {
+  explicit RotatingNode(FakeService* served) : service(served) {}
+
+  Result<Response> operator()(const Recorded& request) {
+    if (request.target == "/node/attestation") {
+      ++attestations;
+      return Json(200, attested ? attested->Document() : service->Document());
+    }
+    EXPECT_EQ(request.target, "/app/events");
+    ++posts;
+    if (!answers.empty()) {
+      Result<Response> answer = answers.front();
+      answers.erase(answers.begin());
+      return answer;
+    }
+    const std::string plain = OpenEnvelope(service->hpke, request.body);
+    if (plain == "<does not open>") {
+      return Json(400, R"({"error":{"code":"stale_hpke_key","message":"the event is sealed to )"
+                       R"(a service HPKE key that has been rotated"}})");
+    }
+    opened.push_back(plain);
+    Response response = Json(200, R"({"ok":true})");
+    response.headers["x-ms-ccf-transaction-id"] = "5." + std::to_string(opened.size());
+    return response;
+  }
+
+  FakeService* service;
+  const FakeService* attested = nullptr;  // what /node/attestation serves instead, if set
+  std::vector<Result<Response>> answers;  // answers to the next POSTs, before any opening
+  std::vector<std::string> opened;
+  int attestations = 0;
+  int posts = 0;
+};
+
+TEST(ClientTest, ResealsToARotatedKeyFromAVerifiedAttestation) {
+  // Proves that after the service rotates its HPKE key, a client attested before keeps working:
+  // the stale_hpke_key refusal makes it fetch and verify the attestation again, reseal the
+  // event to the new key (which opens it) and send it once more; later events use the new key
+  // without another attestation.
+  FakeService service = ThreeNodeService();
+  RotatingNode node(&service);
+  FakeTransport transport([&](const Recorded& request) { return node(request); });
+  Client client(&transport, "127.0.0.1:9001", ExpectedPolicy(), service.certificate, FastOptions());
+  ASSERT_TRUE(client.Attest().ok());
+  Result<Submitted> first = client.Submit(AsBytes("before"));
+  ASSERT_TRUE(first.ok()) << first.error().ToString();
+  EXPECT_FALSE(first->resealed);
+  const std::string old_context = client.sealer()->context_id();
+
+  service.hpke = crypto::hpke::GenerateKeyPair(crypto::hpke::Kem::kX25519HkdfSha256).value();
+  Result<Submitted> second = client.Submit(AsBytes("after"));
+  ASSERT_TRUE(second.ok()) << second.error().ToString();
+  EXPECT_TRUE(second->resealed);
+  EXPECT_EQ(node.attestations, 2);
+  EXPECT_EQ(node.posts, 3);
+  EXPECT_NE(second->context_id, old_context);
+  EXPECT_EQ(second->seq, 0u);
+  EXPECT_EQ(client.service()->hpke_public_key.ToRaw(), service.hpke.public_key.ToRaw());
+  Result<Submitted> third = client.Submit(AsBytes("later"));
+  ASSERT_TRUE(third.ok()) << third.error().ToString();
+  EXPECT_FALSE(third->resealed);
+  EXPECT_EQ(node.attestations, 2);
+  EXPECT_EQ(node.opened, (std::vector<std::string>{"before", "after", "later"}));
+}
+
+TEST(ClientTest, ARotatedKeyIsTakenOnlyFromAVerifiedAttestationOfTheSameService) {
+  // Proves the refreshed attestation is verified like the first one: a document from another
+  // service (its own certificate and key) or with a node the policy refuses yields an error,
+  // and nothing is sealed to the key it offers.
+  FakeService service = ThreeNodeService();
+  RotatingNode node(&service);
+  FakeTransport transport([&](const Recorded& request) { return node(request); });
+  Client client(&transport, "127.0.0.1:9001", ExpectedPolicy(), service.certificate, FastOptions());
+  ASSERT_TRUE(client.Attest().ok());
+  service.hpke = crypto::hpke::GenerateKeyPair(crypto::hpke::Kem::kX25519HkdfSha256).value();
+
+  FakeService impostor = ThreeNodeService();  // another certificate, another HPKE key
+  node.attested = &impostor;
+  Result<Submitted> refused = client.Submit(AsBytes("secret"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kVerification);
+  EXPECT_NE(refused.error().message.find("pinned service certificate"), std::string::npos)
+      << refused.error().message;
+  EXPECT_EQ(node.posts, 1);
+
+  // The same service, but one node runs a build the policy does not allow.
+  node.attested = nullptr;
+  testing::FakeNode good = std::move(service.nodes[2]);
+  service.nodes[2] = testing::MakeNode(3, crypto::Sha384(ToBytes("evil build")));
+  refused = client.Submit(AsBytes("secret"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kPolicy);
+  EXPECT_EQ(node.posts, 2);
+  EXPECT_TRUE(node.opened.empty());
+  for (const Recorded& request : transport.requests) {
+    if (request.target != "/app/events") continue;
+    EXPECT_EQ(OpenEnvelope(impostor.hpke, request.body), "<does not open>");
+  }
+
+  service.nodes[2] = std::move(good);  // every node allowed again: the event goes through
+  Result<Submitted> submitted = client.Submit(AsBytes("secret"));
+  ASSERT_TRUE(submitted.ok()) << submitted.error().ToString();
+  EXPECT_TRUE(submitted->resealed);
+  EXPECT_EQ(node.opened, (std::vector<std::string>{"secret"}));
+}
+
+TEST(ClientTest, StaleKeyRefusalsThatCannotBeResealed) {
+  // Proves a stale refusal while the verified attestation still presents the same key, and a
+  // second stale refusal after resealing, are errors; that a stale refusal of a
+  // retried envelope (the first attempt timed out and may have committed) is not resealed; and
+  // that SubmitSealed returns the node's refusal without fetching the attestation.
+  FakeService service = ThreeNodeService();
+  RotatingNode node(&service);
+  FakeTransport transport([&](const Recorded& request) { return node(request); });
+  Client client(&transport, "127.0.0.1:9001", ExpectedPolicy(), service.certificate, FastOptions());
+  ASSERT_TRUE(client.Attest().ok());
+  const Response stale = Json(400, R"({"error":{"code":"stale_hpke_key","message":"rotated"}})");
+
+  // Refused as stale, but the verified attestation still shows the key the event was sealed to.
+  node.answers = {stale};
+  Result<Submitted> same = client.Submit(AsBytes("a"));
+  ASSERT_FALSE(same.ok());
+  EXPECT_EQ(same.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_NE(same.error().message.find("still presents"), std::string::npos) << same.error().message;
+  EXPECT_EQ(node.posts, 1);
+  EXPECT_EQ(node.attestations, 2);
+
+  node.posts = node.attestations = 0;
+  service.hpke = crypto::hpke::GenerateKeyPair(crypto::hpke::Kem::kX25519HkdfSha256).value();
+  node.answers = {stale, stale};
+  Result<Submitted> twice = client.Submit(AsBytes("a"));
+  ASSERT_FALSE(twice.ok());
+  EXPECT_EQ(twice.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_NE(twice.error().message.find("twice"), std::string::npos) << twice.error().message;
+  EXPECT_EQ(node.posts, 2);
+  EXPECT_EQ(node.attestations, 1);
+
+  node.posts = node.attestations = 0;
+  node.answers = {TimeoutError("no answer within 5000 ms"), stale};
+  Result<Submitted> unknown = client.Submit(AsBytes("b"));
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_NE(unknown.error().message.find("may have committed"), std::string::npos)
+      << unknown.error().message;
+  EXPECT_EQ(node.posts, 2);
+  EXPECT_EQ(node.attestations, 0);
+
+  node.answers = {stale};
+  Result<SealedEvent> sealed = client.sealer()->Seal(AsBytes("c"));
+  ASSERT_TRUE(sealed.ok());
+  Result<Submitted> relayed = client.SubmitSealed(*sealed);
+  ASSERT_FALSE(relayed.ok());
+  EXPECT_EQ(relayed.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(relayed.error().message.find("rotated"), std::string::npos);
+  EXPECT_EQ(node.attestations, 0);
+  EXPECT_TRUE(node.opened.empty());
 }
 
 TEST(ClientTest, TxStatusParsesEveryStateAndRefusesOthers) {

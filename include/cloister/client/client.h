@@ -8,7 +8,13 @@
 //
 // Invariants:
 //  1. Events are sealed only to the HPKE key of a VerifiedService; one sealer (one key
-//     agreement) serves every event this Client submits.
+//     agreement) serves every event this Client submits until the service rotates its HPKE key.
+//     When the node refuses an event as sealed to a rotated key (400 stale_hpke_key), Submit()
+//     fetches /node/attestation and verifies it exactly as Attest() does (same pinned service
+//     certificate, same policy, every node's evidence); only a key from that verified document
+//     replaces the old one. The event is resealed and sent once more; a second stale refusal is
+//     an error. It is not resealed when an earlier attempt of it may have committed (see
+//     Submit()).
 //  2. Redirects (307 to the leader) are followed only to client addresses of verified nodes, and
 //     at most max_redirects times per request.
 //  3. Retries are bounded (max_attempts) and spaced by retry_interval through the injected sleep,
@@ -46,6 +52,9 @@ struct TxId {
 };
 
 inline constexpr std::string_view kTxIdHeader = "x-ms-ccf-transaction-id";
+// The error code of a node's 400 answer to an event sealed to a service HPKE key that governance
+// has rotated (docs/api.md).
+inline constexpr std::string_view kStaleHpkeKeyCode = "stale_hpke_key";
 
 // What GET /tx/status reports: "Unknown", "Pending", "Committed" or "Invalid".
 enum class TxState { kUnknown, kPending, kCommitted, kInvalid };
@@ -71,6 +80,9 @@ struct Submitted {
   // the retry was refused as a replay, the node named the earlier transaction, and /tx/status
   // said Committed. `id` is that transaction; the application's answer is not available.
   bool answer_lost = false;
+  // The first envelope was refused as sealed to a rotated service HPKE key: the client verified
+  // the service's attestation again and this event was resealed to the new key.
+  bool resealed = false;
 };
 
 class Client {
@@ -86,11 +98,17 @@ class Client {
   // Seals `event` and posts it; returns once the node answers that it committed. A 503 (no
   // leader yet, or the transaction was lost in an election) or a timeout is retried with the same
   // envelope; a replay refusal (409) of a retried envelope is resolved through the transaction
-  // id the node names in it (Committed: success with answer_lost; Invalid: posted again); any
-  // other refusal (replay of a first attempt, invalid event, application error) is returned as
-  // the node's error.
+  // id the node names in it (Committed: success with answer_lost; Invalid: posted again). A
+  // stale_hpke_key refusal of the envelope's first attempt re-verifies the service (invariant 1),
+  // reseals the event to the new key and posts it (Submitted::resealed); the same refusal of a
+  // retried envelope is kFailedPrecondition without resealing, because the earlier attempt may
+  // have committed under the old key and a resealed copy would be a new event, not a replay.
+  // Any other refusal (replay of a first attempt, invalid event, application error) is returned
+  // as the node's error.
   Result<Submitted> Submit(ByteSpan event);
-  // Posts an envelope sealed elsewhere (relays, tests), with the same retries as Submit().
+  // Posts an envelope sealed elsewhere (relays, tests), with the same retries as Submit(). It
+  // cannot be resealed: a stale_hpke_key refusal is returned as the node's error, and the caller
+  // calls Attest() again before sealing anew.
   Result<Submitted> SubmitSealed(const SealedEvent& sealed);
 
   Result<TxState> TxStatusOf(const TxId& id);
@@ -114,6 +132,10 @@ class Client {
   // `attempts`, when given, receives the number of requests made (1 + retries).
   Result<Response> ExchangeWithRetries(const std::string& method, const std::string& target,
                                        const std::string& body, int* attempts = nullptr);
+  // SubmitSealed(); `stale_first_attempt`, when given, is set when the node refused the
+  // envelope's very first attempt as sealed to a rotated key (safe to reseal), and that refusal
+  // is returned as the node's error.
+  Result<Submitted> PostSealed(const SealedEvent& sealed, bool* stale_first_attempt);
   // The "transaction_id" a replay refusal names, if any.
   static std::optional<TxId> ReplayedTransaction(const std::string& body);
   // Polls /tx/status until `id` is Committed or Invalid (bounded by max_attempts).
