@@ -1,5 +1,8 @@
 #include "cloister/gov/request.h"
 
+#include <algorithm>
+#include <charconv>
+
 #include "cloister/crypto/cbor.h"
 #include "cloister/crypto/hash.h"
 #include "cloister/crypto/signature.h"
@@ -13,6 +16,8 @@ namespace cose = crypto::cose;
 using cbor::Value;
 
 constexpr size_t kKidBytes = 32;
+// Digits of created_at in a requests-table key: every positive int64 fits.
+constexpr size_t kCreatedAtDigits = 19;
 constexpr size_t kMaxProposalIdChars = 64;
 
 crypto::HashAlgorithm HashFor(cose::Algorithm algorithm) {
@@ -275,6 +280,11 @@ Result<VerifiedRequest> VerifyRequest(kv::Tx& tx, ByteSpan message,
     return OutOfRangeError("request created at ", created, " is older than ",
                            options.max_age_seconds, " s (now ", options.now_unix_seconds, ")");
   }
+  ASSIGN_OR_RETURN(const int64_t pruned_before, RequestsPrunedBefore(tx));
+  if (created < pruned_before) {
+    return OutOfRangeError("request created at ", created, " is older than ", pruned_before,
+                           ", before which the digests of executed requests have been pruned");
+  }
   if (created > options.now_unix_seconds + options.max_future_seconds) {
     return OutOfRangeError("request created at ", created, " is more than ",
                            options.max_future_seconds, " s in the future (now ",
@@ -282,19 +292,51 @@ Result<VerifiedRequest> VerifyRequest(kv::Tx& tx, ByteSpan message,
   }
   VerifiedRequest out;
   out.digest = crypto::Sha256(cose::Sig1Structure(decoded->protected_bytes, {}, *decoded->payload));
-  if (tx.ro(kRequestsMap)->has(ToHex(out.digest))) {
+  if (tx.ro(kRequestsMap)->has(RequestKey(created, out.digest))) {
     return AlreadyExistsError("request ", ToHex(out.digest), " was already executed (replay)");
   }
+  out.prune_before_unix_seconds =
+      std::min(options.now_unix_seconds, created) - options.max_age_seconds;
   out.member_id = member_id;
   out.headers = std::move(headers);
   out.payload = std::move(*decoded->payload);
   return out;
 }
 
+std::string RequestKey(int64_t created_at_unix_seconds, ByteSpan digest) {
+  std::string digits = std::to_string(created_at_unix_seconds);
+  if (digits.size() < kCreatedAtDigits) digits.insert(0, kCreatedAtDigits - digits.size(), '0');
+  return digits + "/" + ToHex(digest);
+}
+
+Result<int64_t> RequestsPrunedBefore(kv::Tx& tx) {
+  const std::optional<std::string> text = tx.ro(kRequestsMap)->get(kRequestsPrunedBeforeKey);
+  if (!text) return 0;
+  int64_t value = 0;
+  auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (error != std::errc() || end != text->data() + text->size()) {
+    return CorruptError(kRequestsMap, " ", kRequestsPrunedBeforeKey, " is '", *text, "'");
+  }
+  return value;
+}
+
 Status RecordRequest(kv::Tx& tx, const VerifiedRequest& request) {
-  return tx.rw(kRequestsMap)
-      ->put(ToHex(request.digest),
-            request.member_id + " " + std::to_string(request.headers.created_at_unix_seconds));
+  const int64_t created = request.headers.created_at_unix_seconds;
+  kv::MapHandle* requests = tx.rw(kRequestsMap);
+  RETURN_IF_ERROR(requests->put(RequestKey(created, request.digest),
+                                request.member_id + " " + std::to_string(created)));
+  // Invariant 4: the horizon only grows, and only entries created before it are removed.
+  ASSIGN_OR_RETURN(int64_t horizon, RequestsPrunedBefore(tx));
+  if (request.prune_before_unix_seconds > horizon) {
+    horizon = request.prune_before_unix_seconds;
+    RETURN_IF_ERROR(requests->put(kRequestsPrunedBeforeKey, std::to_string(horizon)));
+  }
+  if (horizon <= 0) return OkStatus();
+  // Keys below RequestKey(horizon, {}) without its "/" are exactly those created before it.
+  const std::string end = RequestKey(horizon, {}).substr(0, kCreatedAtDigits);
+  const kv::Page<std::string, std::string> old = requests->range("", end, kMaxPrunedPerRequest);
+  for (const auto& [key, value] : old.items) RETURN_IF_ERROR(requests->remove(key));
+  return OkStatus();
 }
 
 }  // namespace cloister::gov

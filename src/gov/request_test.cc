@@ -137,6 +137,107 @@ TEST_F(RequestTest, RecordedRequestIsAReplay) {
   }
 }
 
+// Verifies and records requests at a given node clock, as executing them does, and reads the
+// requests table back.
+class RequestPruningTest : public RequestTest {
+ protected:
+  Status Record(ByteSpan message, int64_t now) {
+    kv::Tx tx = store_.Begin();
+    Result<VerifiedRequest> verified =
+        VerifyRequest(tx, message, VerifyRequestOptions{testing::ServiceId(), now});
+    Status recorded = verified.ok() ? RecordRequest(tx, *verified) : Status(verified.error());
+    if (!recorded.ok()) {
+      tx.Abort();
+      return recorded;
+    }
+    RETURN_IF_ERROR(store_.Commit(tx));
+    return OkStatus();
+  }
+
+  Bytes Request(int64_t created_at) {
+    return Sign(members_[0], RequestType::kProposal, "{}", "", created_at);
+  }
+
+  // The created_at of every recorded request, in key order (the horizon key left out).
+  std::vector<int64_t> Recorded() {
+    std::vector<int64_t> out;
+    kv::Tx tx = store_.Begin();
+    kv::Page<std::string, std::string> page = tx.ro(kRequestsMap)->range("", std::nullopt, 1000);
+    for (const auto& [key, value] : page.items) {
+      if (key == kRequestsPrunedBeforeKey) continue;
+      EXPECT_EQ(key.size(), 19u + 1 + 64) << key;
+      out.push_back(std::stoll(key.substr(0, 19)));
+      EXPECT_EQ(value.substr(value.find(' ') + 1), std::to_string(out.back()));
+    }
+    tx.Abort();
+    return out;
+  }
+
+  int64_t Horizon() {
+    kv::Tx tx = store_.Begin();
+    const int64_t horizon = RequestsPrunedBefore(tx).value();
+    tx.Abort();
+    return horizon;
+  }
+};
+
+// A digest is pruned once its request is older than the window; replaying that request stays
+// refused, by the clock and, under a node whose clock is behind, by the stored horizon; within
+// the window a replay is refused as a replay.
+TEST_F(RequestPruningTest, PrunedRequestStaysRefused) {
+  const Bytes first = Request(kNow);
+  ASSERT_TRUE(Record(first, kNow).ok());
+  EXPECT_EQ(Recorded(), std::vector<int64_t>{kNow});
+  EXPECT_EQ(Horizon(), kNow - 600);
+  Result<VerifiedRequest> replay = Verify(first, kNow + 10);
+  ASSERT_FALSE(replay.ok());
+  EXPECT_EQ(replay.error().code, ErrorCode::kAlreadyExists);
+
+  // 700 s later another request executes: the first one's digest is pruned.
+  ASSERT_TRUE(Record(Request(kNow + 700), kNow + 700).ok());
+  EXPECT_EQ(Recorded(), std::vector<int64_t>{kNow + 700});
+  EXPECT_EQ(Horizon(), kNow + 100);
+  replay = Verify(first, kNow + 700);
+  ASSERT_FALSE(replay.ok());
+  EXPECT_EQ(replay.error().code, ErrorCode::kOutOfRange);
+  // A leader whose clock is 690 s behind would find the first request fresh, and its digest is
+  // gone: the horizon refuses it.
+  replay = Verify(first, kNow + 10);
+  ASSERT_FALSE(replay.ok());
+  EXPECT_EQ(replay.error().code, ErrorCode::kOutOfRange);
+  EXPECT_NE(replay.error().message.find("pruned"), std::string::npos) << replay.error().message;
+  EXPECT_FALSE(Record(first, kNow + 10).ok());
+  EXPECT_EQ(Recorded(), std::vector<int64_t>{kNow + 700});
+  // That leader still accepts requests created after the horizon.
+  EXPECT_TRUE(Verify(Request(kNow + 101), kNow + 10).ok());
+}
+
+// Each executed request removes at most kMaxPrunedPerRequest old entries, so a backlog shrinks
+// over the following requests; the horizon never moves back, and never past the executing
+// request's created_at less the window, whatever the node's clock says.
+TEST_F(RequestPruningTest, PruningIsBoundedAndTheHorizonOnlyGrows) {
+  constexpr int64_t kBacklog = 20;
+  static_assert(kBacklog > static_cast<int64_t>(kMaxPrunedPerRequest));
+  for (int64_t i = 1; i <= kBacklog; ++i) ASSERT_TRUE(Record(Request(kNow + i), kNow + 20).ok());
+  ASSERT_EQ(Recorded().size(), static_cast<size_t>(kBacklog));
+
+  ASSERT_TRUE(Record(Request(kNow + 1000), kNow + 1000).ok());
+  EXPECT_EQ(Horizon(), kNow + 400);
+  std::vector<int64_t> left = Recorded();
+  ASSERT_EQ(left.size(), kBacklog - kMaxPrunedPerRequest + 1);
+  EXPECT_EQ(left.front(), kNow + 1 + static_cast<int64_t>(kMaxPrunedPerRequest));  // oldest go
+  ASSERT_TRUE(Record(Request(kNow + 1001), kNow + 1001).ok());
+  EXPECT_EQ(Recorded(), (std::vector<int64_t>{kNow + 1000, kNow + 1001}));
+
+  // A node clock ahead of the member's: the horizon follows created_at (1100 - 600).
+  ASSERT_TRUE(Record(Request(kNow + 1100), kNow + 1200).ok());
+  EXPECT_EQ(Horizon(), kNow + 500);
+  // A node clock behind (a new leader): the horizon stays where it was.
+  ASSERT_TRUE(Record(Request(kNow + 700), kNow + 800).ok());
+  EXPECT_EQ(Horizon(), kNow + 500);
+  EXPECT_EQ(Recorded(), (std::vector<int64_t>{kNow + 700, kNow + 1000, kNow + 1001, kNow + 1100}));
+}
+
 // The same content with different nonces makes distinct requests (both execute), and the
 // nonce is read back from the protected header.
 TEST_F(RequestTest, NonceDistinguishesRequests) {

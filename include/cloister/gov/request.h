@@ -23,12 +23,23 @@
 //     signed for one network cannot be executed by another one the member also governs.
 //  1. The signer is a current, active member: the kid names a member record and the signature
 //     verifies under that record's certificate key (not under anything the message carries).
-//  2. created_at lies within [now - max_age, now + max_future]: an old request cannot be
-//     replayed after its digest could have been pruned, and a member's clock error is bounded.
+//  2. created_at lies within [now - max_age, now + max_future], and is not before the requests
+//     table's pruning horizon: an old request cannot be replayed after its digest was pruned,
+//     and a member's clock error is bounded.
 //  3. The request digest (SHA-256 of the Sig_structure, i.e. of everything signed) is not yet in
 //     public:cloister.gov.requests; RecordRequest() adds it in the transaction that executes
 //     the request, so each signed content takes effect at most once. The digest excludes the
 //     signature, so re-signing the same content (ECDSA is randomised) is still a replay.
+//  4. Pruning (RecordRequest) keeps the table bounded without weakening 3. Entries are keyed by
+//     created_at first, so the oldest are found by one bounded range scan. The horizon H (the
+//     table's key "pruned_before") only grows, to min(now, created_at) - max_age of an executed
+//     request; only entries created before H are removed (at most kMaxPrunedPerRequest per
+//     request), and every request created before H is refused by 2. H is kept in the state
+//     rather than derived from the clock because "now" is the executing leader's wall clock,
+//     which may be behind the previous leader's: a digest pruned by one leader must stay refused
+//     under the next. Taking the minimum with the signed created_at means a node whose clock
+//     runs ahead cannot push H past what the member's own clock said, less the window.
+//     Everything here depends only on the state, the request and `now` (deterministic).
 #pragma once
 
 #include <cstdint>
@@ -59,6 +70,12 @@ inline constexpr size_t kMaxNonceBytes = 32;
 
 // Largest request payload accepted (a proposal adding a member carries a certificate).
 inline constexpr size_t kMaxRequestPayloadBytes = 64 * 1024;
+// Requests-table entries older than the horizon removed by one executed request (invariant 4):
+// more than the one entry each request adds, so a backlog shrinks.
+inline constexpr size_t kMaxPrunedPerRequest = 16;
+// The key of the pruning horizon in public:cloister.gov.requests (decimal Unix seconds); every
+// other key is RequestKey().
+inline constexpr std::string_view kRequestsPrunedBeforeKey = "pruned_before";
 
 struct RequestHeaders {
   RequestType type = RequestType::kProposal;
@@ -121,13 +138,23 @@ struct VerifiedRequest {
   RequestHeaders headers;
   Bytes payload;
   Bytes digest;  // SHA-256 of the Sig_structure
+  // min(now, created_at) - max_age at verification: where RecordRequest may move the pruning
+  // horizon (invariant 4).
+  int64_t prune_before_unix_seconds = 0;
 };
 
 // Checks `message` against the state `tx` reads (invariants 0-3). Writes nothing.
 Result<VerifiedRequest> VerifyRequest(kv::Tx& tx, ByteSpan message,
                                       const VerifyRequestOptions& options);
 
-// Records the request's digest so that it cannot execute again (invariant 3).
+// Records the request's digest so that it cannot execute again (invariant 3), advances the
+// pruning horizon and removes up to kMaxPrunedPerRequest entries created before it (invariant 4).
 Status RecordRequest(kv::Tx& tx, const VerifiedRequest& request);
+
+// The requests-table key of a request: created_at as 19 decimal digits (zero-padded, so that
+// keys sort by creation time), "/", the digest in hex.
+std::string RequestKey(int64_t created_at_unix_seconds, ByteSpan digest);
+// The pruning horizon (0 when nothing was pruned yet): requests created before it are refused.
+Result<int64_t> RequestsPrunedBefore(kv::Tx& tx);
 
 }  // namespace cloister::gov

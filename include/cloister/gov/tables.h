@@ -18,7 +18,9 @@
 //   public:cloister.users         user id hex (SHA-256 of the certificate DER) -> certificate PEM
 //   public:cloister.gov.thresholds action name or "default" -> decimal count or "majority"
 //   public:cloister.gov.proposals proposal id hex -> ProposalRecord JSON
-//   public:cloister.gov.requests  request digest hex -> "<member id> <created_at>" (replay guard)
+//   public:cloister.gov.requests  "<created_at, 19 digits>/<request digest hex>" ->
+//                                 "<member id> <created_at>" (replay guard); "pruned_before" ->
+//                                 decimal Unix seconds, the pruning horizon (request.h)
 //   public:cloister.gov.node_requests "ledger_secret" | "service_hpke_key" | "recovery_shares" ->
 //                                 NodeRequest JSON: a counter and the proposal that asked; the
 //                                 node acts on each new count
