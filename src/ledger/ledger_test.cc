@@ -224,6 +224,46 @@ TEST(LedgerTest, SecretRotation) {
   EXPECT_TRUE(auditor.ReadAll().ok());
 }
 
+// RemoveFrom forgets exactly the secrets starting at or after the index, older ones keep
+// covering their entries, and a removed start can be used again by a later rotation.
+TEST(LedgerSecretsTest, RemoveFromForgetsOnlyLaterSecrets) {
+  LedgerSecrets secrets;
+  ASSERT_TRUE(secrets.Add(1, Bytes(kSecretSize, 1)).ok());
+  ASSERT_TRUE(secrets.Add(10, Bytes(kSecretSize, 2)).ok());
+  ASSERT_TRUE(secrets.Add(20, Bytes(kSecretSize, 3)).ok());
+  EXPECT_EQ(secrets.RemoveFrom(21), 0u);
+  EXPECT_EQ(secrets.size(), 3u);
+  EXPECT_EQ(secrets.RemoveFrom(11), 1u);
+  EXPECT_EQ(secrets.size(), 2u);
+  EXPECT_EQ(secrets.SecretStartingAt(20), nullptr);
+  EXPECT_EQ(secrets.StartFor(25), 10u);
+  EXPECT_EQ(secrets.StartFor(9), 1u);
+  ASSERT_TRUE(secrets.Add(20, Bytes(kSecretSize, 4)).ok());
+  EXPECT_EQ(*secrets.SecretStartingAt(20), Bytes(kSecretSize, 4));
+  EXPECT_EQ(secrets.RemoveFrom(10), 2u);
+  EXPECT_EQ(secrets.StartFor(UINT64_MAX), 1u);
+  EXPECT_EQ(*secrets.SecretStartingAt(1), Bytes(kSecretSize, 1));
+  EXPECT_FALSE(secrets.Add(1, Bytes(kSecretSize, 5)).ok());
+}
+
+// A rotation undone with RemoveFrom before anything was written under the new secret leaves a
+// ledger that the old secret alone reads to its end.
+TEST(LedgerTest, RemovedRotationIsNotUsed) {
+  MemoryStorage storage;
+  auto service = Build(&storage, 20, 10);
+  const Bytes old_secret = *service->secrets.SecretStartingAt(1);
+  const uint64_t rotation_index = service->ledger->last_index() + 1;
+  ASSERT_TRUE(service->ledger->RotateSecret(Bytes(kSecretSize, 0x5a)).ok());
+  EXPECT_EQ(service->secrets.RemoveFrom(rotation_index), 1u);
+  ASSERT_TRUE(AppendMany(*service, 20, 10).ok());
+
+  LedgerSecrets only_old;
+  ASSERT_TRUE(only_old.Add(1, old_secret).ok());
+  auto reopened = Reopen(&storage, &only_old, nullptr);
+  ASSERT_TRUE(reopened.ok()) << reopened.error().ToString();
+  EXPECT_EQ(Dump((*reopened)->store), Dump(service->store));
+}
+
 // Reordered, duplicated, missing, renamed and foreign segments, and an older copy of a middle
 // segment, are each refused with an error that says what is wrong.
 TEST(LedgerTest, SegmentSwapsAreDetected) {

@@ -1,5 +1,7 @@
 #include "cloister/ledger/secrets.h"
 
+#include <iterator>
+
 #include "cloister/crypto/random.h"
 
 namespace cloister::ledger {
@@ -21,6 +23,13 @@ Status LedgerSecrets::Add(uint64_t start_index, Bytes secret) {
 
 Status LedgerSecrets::AddRandom(uint64_t start_index) {
   return Add(start_index, crypto::SecureRandomBytes(kSecretSize));
+}
+
+size_t LedgerSecrets::RemoveFrom(uint64_t start_index) {
+  const auto first = secrets_.lower_bound(start_index);
+  const auto removed = static_cast<size_t>(std::distance(first, secrets_.end()));
+  secrets_.erase(first, secrets_.end());
+  return removed;
 }
 
 std::optional<uint64_t> LedgerSecrets::StartFor(uint64_t index) const {
