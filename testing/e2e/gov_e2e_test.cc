@@ -11,7 +11,9 @@
 //    a trust_node proposal passes, then joins;
 //  - a passed rotate_service_hpke_key proposal makes every node publish and open under a new
 //    service HPKE key: events sealed to the old key are refused (stale_hpke_key), also by the
-//    leader elected after the rotating leader is killed.
+//    leader elected after the rotating leader is killed; a client::Client that verified the
+//    service before the rotation keeps submitting after it (it verifies the new attestation
+//    and reseals).
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -24,6 +26,7 @@
 #include <sstream>
 #include <thread>
 
+#include "cloister/client/client.h"
 #include "cloister/crypto/aead.h"
 #include "cloister/crypto/hpke.h"
 #include "cloister/node/https_client.h"
@@ -45,6 +48,21 @@ const std::string kGoodMeasurement(96, 'a');
 const std::string kNewMeasurement(96, 'c');
 
 int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
+
+// The client library's transport over the test's HTTPS client (as the command line's).
+class HttpsTransport final : public client::Transport {
+ public:
+  explicit HttpsTransport(node::HttpsClient* https) : https_(https) {}
+  Result<client::Response> Request(const std::string& server, const std::string& method,
+                                   const std::string& target, const std::string& body) override {
+    ASSIGN_OR_RETURN(HostPort address, HostPort::Parse(server));
+    ASSIGN_OR_RETURN(HttpsResult result, https_->Request(address, method, target, body));
+    return client::Response{result.status, std::move(result.headers), std::move(result.body)};
+  }
+
+ private:
+  node::HttpsClient* https_;
+};
 
 struct NodeProcess {
   std::string name;
@@ -390,6 +408,20 @@ TEST_F(GovE2eTest, RotateServiceHpkeKey) {
   Result<HttpsResult> first = PostEvent(genesis, "before rotation", old_key);
   ASSERT_TRUE(first.ok()) << first.error().message;
   EXPECT_EQ(first->status, 200u) << first->body;
+  // A client of the library verifies the service (old key) before the rotation.
+  Result<tee::Policy> policy = tee::Policy::FromJson(ReadFile(dir_ / "policy.json"));
+  ASSERT_TRUE(policy.ok()) << policy.error().message;
+  HttpsTransport transport(client_.get());
+  client::Client early(&transport, genesis.ToString(), *policy, *service_certificate_);
+  Result<client::VerifiedService> attested = early.Attest();
+  ASSERT_TRUE(attested.ok()) << attested.error().message;
+  const auto client_event = [](const std::string& text) {
+    return json({{"op", "append"}, {"channel", "client"}, {"message", text}, {"public", true}})
+        .dump();
+  };
+  Result<client::Submitted> early_first = early.Submit(AsBytes(client_event("early client")));
+  ASSERT_TRUE(early_first.ok()) << early_first.error().message;
+  EXPECT_FALSE(early_first->resealed);
 
   Status rotated =
       PassProposal(call, genesis, *service_certificate_, members_, "rotate_service_hpke_key");
@@ -419,6 +451,19 @@ TEST_F(GovE2eTest, RotateServiceHpkeKey) {
   ASSERT_TRUE(stale.ok()) << stale.error().message;
   EXPECT_EQ(stale->status, 400u) << stale->body;
   EXPECT_NE(stale->body.find("stale_hpke_key"), std::string::npos) << stale->body;
+  // The client verified before the rotation is refused once, verifies the new attestation,
+  // reseals and commits; its next event goes straight to the new key.
+  Result<client::Submitted> resealed = early.Submit(AsBytes(client_event("after rotation")));
+  ASSERT_TRUE(resealed.ok()) << resealed.error().message;
+  EXPECT_TRUE(resealed->resealed);
+  EXPECT_EQ(Base64Encode(early.service()->hpke_public_key.ToRaw()), new_key);
+  Result<client::Submitted> next = early.Submit(AsBytes(client_event("and after")));
+  ASSERT_TRUE(next.ok()) << next.error().message;
+  EXPECT_FALSE(next->resealed);
+  Result<client::Response> read = early.Get("/app/messages?channel=client&public=true");
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  const json messages = json::parse(read->body, nullptr, false);
+  EXPECT_EQ(messages.value("messages", json::array()).size(), 3u) << read->body;
 
   // Kill the leader: the next leader opens under the new key and refuses the old one.
   const uint64_t leader = Get(genesis, "/node/state").value("leader_id", uint64_t{0});
