@@ -5,6 +5,8 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/write.hpp>
 
+#include "cloister/base/assert.h"
+
 namespace cloister::node {
 
 namespace asio = boost::asio;
@@ -56,23 +58,48 @@ void Channel::OnHandshake(const boost::system::error_code& error) {
   WriteNext();
 }
 
-void Channel::Send(ByteSpan payload) {
-  if (closed_) return;
-  Bytes frame = EncodeFrame(payload);
-  queued_bytes_ += frame.size();
-  if (queued_bytes_ > options_.max_queued_bytes) {
-    Close(UnavailableError("peer is not reading: ", queued_bytes_, " bytes queued, limit ",
+namespace {
+
+// A write buffer above this capacity is released once written (a snapshot chunk), not kept.
+constexpr size_t kRetainedBufferBytes = 1u << 20;
+
+}  // namespace
+
+bool Channel::Queue(ByteSpan payload) {
+  if (closed_) return false;
+  ASSERT(payload.size() <= UINT32_MAX, "frame payload of ", payload.size(), " bytes");
+  const size_t queued =
+      pending_.size() + writing_buffer_.size() + kFrameHeaderBytes + payload.size();
+  if (queued > options_.max_queued_bytes) {
+    Close(UnavailableError("peer is not reading: ", queued, " bytes queued, limit ",
                            options_.max_queued_bytes));
-    return;
+    return false;
   }
-  outbox_.push_back(std::move(frame));
+  ByteWriter writer(&pending_);
+  writer.U32Be(static_cast<uint32_t>(payload.size()));
+  writer.Append(payload);
+  return true;
+}
+
+void Channel::Send(ByteSpan payload) {
+  if (Queue(payload) && open_) WriteNext();
+}
+
+void Channel::SendAll(std::span<const Bytes> payloads) {
+  for (const Bytes& payload : payloads) {
+    if (!Queue(payload)) return;
+  }
   if (open_) WriteNext();
 }
 
 void Channel::WriteNext() {
-  if (writing_ || outbox_.empty() || closed_) return;
+  if (writing_ || pending_.empty() || closed_) return;
   writing_ = true;
-  asio::async_write(stream_, asio::buffer(outbox_.front()),
+  ++writes_started_;
+  // writing_buffer_ is empty here (cleared when the previous write completed): the swap hands
+  // its capacity to the next round of frames.
+  writing_buffer_.swap(pending_);
+  asio::async_write(stream_, asio::buffer(writing_buffer_),
                     [self = shared_from_this()](const boost::system::error_code& error, size_t) {
                       self->writing_ = false;
                       if (self->closed_) return;
@@ -80,8 +107,10 @@ void Channel::WriteNext() {
                         self->Close(IoError("write failed: ", error.message()));
                         return;
                       }
-                      self->queued_bytes_ -= self->outbox_.front().size();
-                      self->outbox_.pop_front();
+                      self->writing_buffer_.clear();
+                      if (self->writing_buffer_.capacity() > kRetainedBufferBytes) {
+                        Bytes().swap(self->writing_buffer_);
+                      }
                       self->WriteNext();
                     });
 }
@@ -117,8 +146,8 @@ void Channel::Close(Error reason) {
   boost::system::error_code ignored;
   stream_.lowest_layer().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   stream_.lowest_layer().close(ignored);
-  outbox_.clear();
-  queued_bytes_ = 0;
+  // writing_buffer_ stays: a write in progress may still read it until its handler runs.
+  pending_.clear();
   if (on_close_) {
     CloseHandler handler = std::move(on_close_);
     handler(reason);

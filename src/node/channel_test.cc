@@ -1,6 +1,7 @@
 // Proves that two nodes whose keys trust each other exchange frames over TLS 1.3 on 127.0.0.1,
-// that a peer whose key is not trusted is refused in the handshake on both sides, and that an
-// oversized frame closes the connection.
+// that frames queued while a write is in progress (or before the handshake) leave together in
+// one write, that a peer whose key is not trusted is refused in the handshake on both sides, and
+// that an oversized frame closes the connection.
 #include "cloister/node/channel.h"
 
 #include <gtest/gtest.h>
@@ -80,6 +81,8 @@ TEST(ChannelTest, TrustedPeersExchangeFramesInOrder) {
   EXPECT_TRUE(pair.client.opened);
   EXPECT_EQ(pair.server.frames, payloads);
   EXPECT_EQ(pair.client.frames, payloads);
+  // The 50 payloads were queued before the handshake completed: they left in one write.
+  EXPECT_EQ(pair.client.channel->writes_started(), 1u);
   ASSERT_TRUE(pair.server.channel->peer().has_value());
   EXPECT_EQ(*pair.server.channel->peer()->SubjectPublicKey(), b.key.Public());
   EXPECT_EQ(*pair.client.channel->peer()->SubjectPublicKey(), a.key.Public());
@@ -107,6 +110,66 @@ TEST(ChannelTest, UntrustedServerKeyIsRefusedByClient) {
   EXPECT_FALSE(pair.client.opened);
   EXPECT_TRUE(pair.server.frames.empty());
   ASSERT_TRUE(pair.client.closed.has_value());
+}
+
+// Payloads sent while a write is in progress leave together in the next write, SendAll's in
+// one write; the peer receives every frame, in order.
+TEST(ChannelTest, QueuedFramesLeaveInOneWrite) {
+  const TlsIdentity a = MakeIdentity("node-a"), b = MakeIdentity("node-b");
+  std::vector<Bytes> first, second;
+  for (size_t i = 0; i < 20; ++i) first.push_back(crypto::SecureRandomBytes(100 + i));
+  for (size_t i = 0; i < 20; ++i) second.push_back(crypto::SecureRandomBytes(200 + i));
+  std::vector<Bytes> expected = first;
+  expected.insert(expected.end(), second.begin(), second.end());
+
+  asio::io_context io;
+  auto server_context = *MakeTlsContext(TlsRole::kServer, a, TrustKeys({b.key.Public()}));
+  auto client_context = *MakeTlsContext(TlsRole::kClient, b, TrustKeys({a.key.Public()}));
+  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  Endpoint server, client;
+  acceptor.async_accept([&](const boost::system::error_code& error, tcp::socket socket) {
+    ASSERT_FALSE(error) << error.message();
+    server.channel = Channel::Create(std::move(socket), *server_context);
+    server.channel->Start(
+        TlsRole::kServer, nullptr,
+        [&](Bytes payload) {
+          server.frames.push_back(payload);
+          server.channel->Send(payload);
+        },
+        [&](const Error& reason) { server.closed = reason; });
+  });
+  tcp::socket socket(io);
+  socket.connect(acceptor.local_endpoint());
+  client.channel = Channel::Create(std::move(socket), *client_context);
+  uint64_t writes_after_sends = 0, writes_before_send_all = 0, writes_after_send_all = 0;
+  client.channel->Start(
+      TlsRole::kClient,
+      [&] {
+        client.opened = true;
+        for (const Bytes& payload : first) client.channel->Send(payload);
+        writes_after_sends = client.channel->writes_started();
+      },
+      [&](Bytes payload) {
+        client.frames.push_back(std::move(payload));
+        if (client.frames.size() == first.size()) {
+          writes_before_send_all = client.channel->writes_started();
+          client.channel->SendAll(second);
+          writes_after_send_all = client.channel->writes_started();
+        }
+        if (client.frames.size() == expected.size()) {
+          client.channel->Close(UnavailableError("done"));
+        }
+      },
+      [&](const Error& reason) { client.closed = reason; });
+  io.run_for(std::chrono::seconds(20));
+
+  ASSERT_TRUE(client.opened);
+  EXPECT_EQ(server.frames, expected);
+  EXPECT_EQ(client.frames, expected);
+  EXPECT_EQ(writes_after_sends, 1u);      // the first Send started a write; 19 waited for it
+  EXPECT_EQ(writes_before_send_all, 2u);  // ... and then left in one write
+  EXPECT_EQ(writes_after_send_all, 3u);   // SendAll: one write for 20 payloads
+  EXPECT_EQ(client.channel->writes_started(), 3u);
 }
 
 TEST(ChannelTest, OversizedFrameClosesTheConnection) {

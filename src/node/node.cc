@@ -8,6 +8,7 @@
 
 #include <ctime>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "cloister/raft/codec.h"
@@ -183,7 +184,7 @@ void Node::Impl::Pump() {
       return;
     }
     if (messages->empty() && !replica->raft().HasReady()) break;
-    for (const raft::Message& message : *messages) Send(message);
+    SendAll(*messages);
   }
   CheckWaiters();
 }
@@ -466,21 +467,28 @@ void Node::Impl::CheckWaiters() {
   for (Waiter& waiter : finished) waiter.done(replica->StatusOf(waiter.id));
 }
 
-void Node::Impl::Send(const raft::Message& message) {
-  auto it = peers.find(message.to);
-  if (it == peers.end()) {
-    ++counters.raft_messages_dropped;
-    return;
+void Node::Impl::SendAll(const std::vector<raft::Message>& messages) {
+  // The messages to one peer go out as one channel write (one TLS write, not one per message).
+  std::map<uint64_t, std::vector<Bytes>> by_peer;
+  for (const raft::Message& message : messages) {
+    if (!peers.contains(message.to)) {
+      ++counters.raft_messages_dropped;
+      continue;
+    }
+    by_peer[message.to].push_back(raft::EncodeMessage(message));
+    ++counters.raft_messages_sent;
   }
-  Peer& peer = it->second;
-  const Bytes payload = raft::EncodeMessage(message);
-  ++counters.raft_messages_sent;
-  if (peer.channel) {
-    peer.channel->Send(payload);
-    return;
+  for (auto& [peer_id, payloads] : by_peer) {
+    Peer& peer = peers.at(peer_id);
+    if (peer.channel) {
+      peer.channel->SendAll(payloads);
+      continue;
+    }
+    for (Bytes& payload : payloads) {
+      if (peer.pending.size() < 1024) peer.pending.push_back(std::move(payload));
+    }
+    if (!peer.connecting) Connect(peer_id);
   }
-  if (peer.pending.size() < 1024) peer.pending.push_back(payload);
-  if (!peer.connecting) Connect(peer.id);
 }
 
 void Node::Impl::Connect(uint64_t peer_id) {
@@ -516,7 +524,7 @@ void Node::Impl::Connect(uint64_t peer_id) {
                           target.channel =
                               Channel::Create(std::move(*socket), *channel_client_context, options);
                           StartChannel(target.channel, TlsRole::kClient, peer_id);
-                          for (const Bytes& payload : target.pending) target.channel->Send(payload);
+                          target.channel->SendAll(target.pending);
                           target.pending.clear();
                         });
 }

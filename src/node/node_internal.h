@@ -96,7 +96,7 @@ struct Node::Impl {
   Status SetNodeStatus(NodeInfo info, std::string_view status);
   void MaybeWriteReadyFile();
   void CheckWaiters();
-  void Send(const raft::Message& message);
+  void SendAll(const std::vector<raft::Message>& messages);
   void Connect(uint64_t peer_id);
   void AcceptNext();
   void StartChannel(const std::shared_ptr<Channel>& channel, TlsRole role,

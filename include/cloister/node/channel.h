@@ -3,8 +3,12 @@
 // Used for node-to-node traffic (raft messages, join, snapshot chunks). The channel owns its
 // socket; it performs the handshake (the peer is accepted only if the context's PeerVerifier
 // accepts its certificate), then reads frames and hands each payload to the frame handler, and
-// writes queued payloads in order. Memory is bounded on both sides: an oversized incoming frame
-// or an outgoing queue above `max_queued_bytes` (a peer that stopped reading) closes the channel.
+// writes queued payloads in order. Writes are coalesced: a payload sent while no write is in
+// progress starts one at once; every payload queued while one is in progress (or before the
+// handshake completes) leaves in the next write, all in one buffer (fewer TLS writes and
+// syscalls than one per frame). Two buffers alternate and keep their capacity. Memory is
+// bounded on both sides: an oversized incoming frame or an outgoing queue above
+// `max_queued_bytes` (a peer that stopped reading) closes the channel.
 //
 // Threading: a Channel lives on one io_context thread. Every public member must be called on
 // that thread; the handlers are invoked on it. The close handler runs exactly once.
@@ -14,10 +18,10 @@
 #include <boost/asio/ssl/stream.hpp>
 
 #include <array>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 
 #include "cloister/base/bytes.h"
 #include "cloister/base/result.h"
@@ -49,6 +53,8 @@ class Channel : public std::enable_shared_from_this<Channel> {
 
   // Queues one payload. Payloads sent before the handshake completes are held until it does.
   void Send(ByteSpan payload);
+  // Queues several payloads, in order; if no write is in progress they leave in one write.
+  void SendAll(std::span<const Bytes> payloads);
 
   // Closes the connection; the close handler receives `reason`. Idempotent.
   void Close(Error reason);
@@ -56,19 +62,24 @@ class Channel : public std::enable_shared_from_this<Channel> {
   [[nodiscard]] bool is_open() const { return open_ && !closed_; }
   // The authenticated peer certificate (after on_open).
   [[nodiscard]] const std::optional<crypto::Certificate>& peer() const { return peer_; }
+  // Writes started so far; each carries every frame queued when it starts.
+  [[nodiscard]] uint64_t writes_started() const { return writes_started_; }
 
  private:
   Channel(boost::asio::ip::tcp::socket socket, boost::asio::ssl::context& context,
           ChannelOptions options);
   void OnHandshake(const boost::system::error_code& error);
   void ReadSome();
+  // Appends one frame to the next write; false (and the channel closed) past the queue limit.
+  bool Queue(ByteSpan payload);
   void WriteNext();
 
   boost::asio::ssl::stream<boost::asio::ip::tcp::socket> stream_;
   ChannelOptions options_;
   FrameDecoder decoder_;
-  std::deque<Bytes> outbox_;
-  size_t queued_bytes_ = 0;
+  Bytes pending_;         // frames for the next write
+  Bytes writing_buffer_;  // frames of the write in progress (asio reads it until it completes)
+  uint64_t writes_started_ = 0;
   bool writing_ = false;
   bool open_ = false;
   bool closed_ = false;
