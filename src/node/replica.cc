@@ -244,7 +244,13 @@ Status Replica::Persist(const raft::Entry& entry) {
   return OkStatus();
 }
 
-Result<std::vector<raft::Message>> Replica::Process() {
+bool Replica::MayPrecedeSync(const raft::Message& message) {
+  return message.type == raft::MessageType::kAppend ||
+         message.type == raft::MessageType::kHeartbeat ||
+         message.type == raft::MessageType::kSnapshot;
+}
+
+Result<std::vector<raft::Message>> Replica::Process(const SendBeforeSync& send_before_sync) {
   while (raft_.HasReady()) {
     raft::Ready ready = raft_.TakeReady();
     if (ready.snapshot) RETURN_IF_ERROR(InstallSnapshot(*ready.snapshot));
@@ -253,6 +259,15 @@ Result<std::vector<raft::Message>> Replica::Process() {
                            " before a snapshot to a joining replica");
     }
     for (const raft::Entry& entry : ready.entries) RETURN_IF_ERROR(Persist(entry));
+    if (send_before_sync) {
+      std::vector<raft::Message> early;
+      std::vector<raft::Message> after_sync;
+      for (raft::Message& message : ready.messages) {
+        (MayPrecedeSync(message) ? early : after_sync).push_back(std::move(message));
+      }
+      ready.messages = std::move(after_sync);
+      if (!early.empty()) send_before_sync(std::move(early));
+    }
     if (options_.sync && ledger_ != nullptr && ledger_->durable_index() < ledger_->last_index()) {
       RETURN_IF_ERROR(ledger_->Sync());
     }

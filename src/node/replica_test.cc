@@ -330,6 +330,82 @@ TEST(ReplicaTest, FollowersRefuseForgedEntries) {
 }
 
 // Transaction ids print and parse as term.index; malformed ones are refused.
+// Ordering around the sync (Raft thesis §10.2.1; raft.h rule 1): the leader hands its appends
+// over once the entry is written and before its sync; a follower's acknowledgement is never
+// handed over early, and is returned only once the follower synced what it acknowledges; the
+// entry commits only when the leader steps that acknowledgement, after its own sync.
+TEST(ReplicaTest, LeaderAppendsLeaveBeforeItsSyncAcknowledgementsOnlyAfterSyncs) {
+  Cluster cluster(3);
+  cluster.Elect(1);
+  Result<TxId> id = cluster[1].Execute([](kv::Tx& tx) { return Put(tx, "k", "v"); });
+  ASSERT_TRUE(id.ok()) << id.error().message;
+  ASSERT_LT(cluster[1].ledger().durable_index(), id->index);
+
+  std::vector<raft::Message> early;
+  std::vector<uint64_t> durable_when_handed_over;
+  Result<std::vector<raft::Message>> after = cluster[1].Process([&](auto&& messages) {
+    durable_when_handed_over.push_back(cluster[1].ledger().durable_index());
+    for (raft::Message& message : messages) early.push_back(std::move(message));
+  });
+  ASSERT_TRUE(after.ok()) << after.error().message;
+  ASSERT_EQ(durable_when_handed_over.size(), 1u);
+  EXPECT_LT(durable_when_handed_over[0], id->index);          // handed over before the sync
+  EXPECT_EQ(cluster[1].ledger().durable_index(), id->index);  // synced before returning
+  EXPECT_TRUE(after->empty());
+  std::set<raft::NodeId> carried_to;
+  for (const raft::Message& message : early) {
+    EXPECT_TRUE(Replica::MayPrecedeSync(message));
+    EXPECT_EQ(message.from, 1u);
+    if (message.type == raft::MessageType::kAppend && !message.entries.empty() &&
+        message.entries.back().index == id->index) {
+      carried_to.insert(message.to);
+    }
+  }
+  EXPECT_EQ(carried_to, (std::set<raft::NodeId>{2, 3}));
+
+  std::vector<raft::Message> acknowledgements;
+  for (raft::NodeId follower : {raft::NodeId{2}, raft::NodeId{3}}) {
+    for (const raft::Message& message : early) {
+      if (message.to != follower) continue;
+      ASSERT_TRUE(cluster[follower].Step(message).ok());
+    }
+    ASSERT_LT(cluster[follower].ledger().durable_index(), id->index);
+    bool handed_over_early = false;
+    Result<std::vector<raft::Message>> out =
+        cluster[follower].Process([&](auto&&) { handed_over_early = true; });
+    ASSERT_TRUE(out.ok()) << out.error().message;
+    EXPECT_FALSE(handed_over_early) << "node " << follower;
+    bool acknowledged = false;
+    for (raft::Message& message : *out) {
+      EXPECT_FALSE(Replica::MayPrecedeSync(message));
+      if (message.type == raft::MessageType::kAppendResponse && !message.reject &&
+          message.index >= id->index) {
+        acknowledged = true;
+        EXPECT_GE(cluster[follower].ledger().durable_index(), message.index);
+      }
+      acknowledgements.push_back(std::move(message));
+    }
+    EXPECT_TRUE(acknowledged) << "node " << follower;
+  }
+
+  EXPECT_EQ(cluster[1].StatusOf(*id), TxStatus::kPending);
+  ASSERT_TRUE(cluster[1].Step(acknowledgements.front()).ok());
+  ASSERT_TRUE(cluster[1].Process().ok());
+  EXPECT_EQ(cluster[1].StatusOf(*id), TxStatus::kCommitted);
+}
+
+// Votes and vote answers are never handed over before the sync.
+TEST(ReplicaTest, VotesFollowTheSync) {
+  raft::Message vote{.type = raft::MessageType::kVote, .from = 2, .to = 1};
+  EXPECT_FALSE(Replica::MayPrecedeSync(vote));
+  vote.type = raft::MessageType::kVoteResponse;
+  EXPECT_FALSE(Replica::MayPrecedeSync(vote));
+  vote.type = raft::MessageType::kPreVoteResponse;
+  EXPECT_FALSE(Replica::MayPrecedeSync(vote));
+  vote.type = raft::MessageType::kAppendResponse;
+  EXPECT_FALSE(Replica::MayPrecedeSync(vote));
+}
+
 TEST(TxIdTest, ParseAndPrint) {
   EXPECT_EQ(TxId::Parse("2.14")->index, 14u);
   EXPECT_EQ((TxId{3, 9}).ToString(), "3.9");

@@ -17,9 +17,10 @@
 // version (BeginCommittedRead) and receive an answer only once their transaction commits, so the
 // speculative suffix is never visible to them.
 //
-// Ordering per Ready (raft.h rules): ledger appends for `entries`, one Sync() (group commit) when
-// syncing is on, then the messages are released to the caller, then committed entries advance
-// the commit point. Hard state is not persisted: a restarted process is a new member.
+// Ordering per Ready (raft.h rules): ledger appends for `entries`, then the leader's Append,
+// Heartbeat and Snapshot messages may leave (see Process), then one Sync() (group commit) when
+// syncing is on, then the other messages are released to the caller, then committed entries
+// advance the commit point. Hard state is not persisted: a restarted process is a new member.
 //
 // Thread safety: none; the node's event loop owns a Replica.
 #pragma once
@@ -117,10 +118,26 @@ class Replica {
   // Leader only: proposes a membership change.
   Result<TxId> ProposeConfChange(const raft::ConfChange& change);
 
+  // Receives, per Ready, the messages that may be sent before this node's sync.
+  using SendBeforeSync = std::function<void(std::vector<raft::Message>&& messages)>;
+
   // Drains raft's output: persists and applies as the header describes and returns the messages
   // to send now. Any error is fatal for this replica (its state may be inconsistent): the node
   // must stop (a restarted process is a new member).
-  Result<std::vector<raft::Message>> Process();
+  //
+  // With `send_before_sync`, the messages a leader sends to its followers (Append, Heartbeat,
+  // Snapshot: MayPrecedeSync) are handed to it once the Ready's entries are written and before
+  // the sync, so that the followers' syncs overlap the leader's (Raft thesis §10.2.1). They
+  // promise nothing about this node's disk. Every other message (Append and vote responses,
+  // votes) is returned, after the sync (raft.h rule 1). Durability is unchanged: a follower
+  // acknowledges an entry only after its own sync, and the caller steps that acknowledgement
+  // only after this call returned (the callback must not Step this replica), i.e. after the
+  // leader's sync of every entry it sent; so an entry counts as committed (and a client is
+  // answered) only once it is synced on a majority.
+  Result<std::vector<raft::Message>> Process(const SendBeforeSync& send_before_sync = nullptr);
+
+  // Whether `message` may leave before the sender's own sync (see Process).
+  static bool MayPrecedeSync(const raft::Message& message);
 
   // A read-only transaction over the committed state.
   Result<kv::Tx> BeginCommittedRead();
