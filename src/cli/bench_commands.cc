@@ -5,11 +5,13 @@
 //    service's attestation, then keeps one HTTPS connection and one HPKE context (one key
 //    agreement per client stream). A put is one sealed private write event of the example
 //    application, answered once committed (fsynced on a majority); a read is GET /app/kv of a
-//    key the thread wrote, answered by the leader from its committed state (see docs/api.md and
-//    docs/performance.md for what that read guarantees).
+//    key the thread wrote, linearizable: a follower redirects it to the leader (the client
+//    follows), which answers after a ReadIndex round confirms its leadership (docs/api.md
+//    "Reads"); --serializable reads the node's local committed state instead.
 //  - etcd (--etcd URL[,URL...]): every client thread keeps one plain HTTP connection to one of
 //    the URLs (round robin) and drives etcd's JSON gateway: POST /v3/kv/put, and for reads
-//    POST /v3/kv/range (linearizable, the gateway's default serializable=false).
+//    POST /v3/kv/range (linearizable, the gateway's default serializable=false; with
+//    --serializable, serializable=true).
 //
 // C threads run for --duration seconds (or until -n operations in total); connections are set
 // up before the clock starts. Reports operations/s and latency mean/p50/p90/p99/max, as text or
@@ -45,6 +47,7 @@ struct BenchFlags {
   int connections = 8;
   int value_bytes = 100;
   bool is_public = false;
+  bool serializable = false;
   bool no_keep_alive = false;
   bool json = false;
 };
@@ -82,7 +85,7 @@ class CloisterStream final : public Stream {
     return OkStatus();
   }
   Status Read(const std::string& key, const std::string& expect) override {
-    std::string target = client::CloisterReadTarget(key);
+    std::string target = client::CloisterReadTarget(key, flags_.serializable);
     if (flags_.is_public) target += "&public=true";
     ASSIGN_OR_RETURN(client::Response response, connected_.client->Get(target));
     const nlohmann::json body = nlohmann::json::parse(response.body, nullptr, false);
@@ -114,7 +117,7 @@ class EtcdStream final : public Stream {
     return Call("/v3/kv/put", client::EtcdPutBody(key, value), "");
   }
   Status Read(const std::string& key, const std::string& expect) override {
-    return Call("/v3/kv/range", client::EtcdRangeBody(key), expect);
+    return Call("/v3/kv/range", client::EtcdRangeBody(key, flags_.serializable), expect);
   }
 
  private:
@@ -310,6 +313,9 @@ void AddBenchCommands(CLI::App& app, int* exit_code) {
   bench->add_option("--value-bytes", flags->value_bytes, "Size of each value (default 100)")
       ->check(CLI::Range(1, 200'000));
   bench->add_flag("--public", flags->is_public, "Cloister: write the public map instead");
+  bench->add_flag("--serializable", flags->serializable,
+                  "Reads from the node's local committed state, without a ReadIndex round "
+                  "(etcd: serializable=true)");
   bench->add_flag("--no-keep-alive", flags->no_keep_alive,
                   "Open a new connection for every request (for comparison)");
   bench->add_flag("--json", flags->json, "Print one JSON object");

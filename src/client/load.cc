@@ -41,7 +41,9 @@ std::string CloisterPutEvent(std::string_view key, std::string_view value, bool 
   return event.dump();
 }
 
-std::string CloisterReadTarget(std::string_view key) { return "/app/kv?key=" + std::string(key); }
+std::string CloisterReadTarget(std::string_view key, bool serializable) {
+  return "/app/kv?key=" + std::string(key) + (serializable ? "&consistency=serializable" : "");
+}
 
 std::string EtcdPutBody(std::string_view key, std::string_view value) {
   json body;
@@ -50,9 +52,10 @@ std::string EtcdPutBody(std::string_view key, std::string_view value) {
   return body.dump();
 }
 
-std::string EtcdRangeBody(std::string_view key) {
+std::string EtcdRangeBody(std::string_view key, bool serializable) {
   json body;
   body["key"] = Base64Encode(AsBytes(key));
+  if (serializable) body["serializable"] = true;
   return body.dump();
 }
 

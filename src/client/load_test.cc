@@ -35,6 +35,7 @@ TEST(LoadTest, PercentilesByNearestRank) {
 TEST(LoadTest, EtcdGatewayBodies) {
   EXPECT_EQ(EtcdPutBody("foo", "bar"), R"({"key":"Zm9v","value":"YmFy"})");
   EXPECT_EQ(EtcdRangeBody("foo"), R"({"key":"Zm9v"})");
+  EXPECT_EQ(EtcdRangeBody("foo", true), R"({"key":"Zm9v","serializable":true})");
   // Binary and 100-byte values round-trip through base64 with padding.
   const std::string value(100, '\xff');
   const json put = json::parse(EtcdPutBody("k", value));
@@ -65,6 +66,7 @@ TEST(LoadTest, CloisterPutEvent) {
   EXPECT_EQ(event, json({{"op", "put"}, {"key", "k1"}, {"value", "vvv"}}));
   EXPECT_TRUE(json::parse(CloisterPutEvent("k1", "v", true))["public"].get<bool>());
   EXPECT_EQ(CloisterReadTarget("bench-1"), "/app/kv?key=bench-1");
+  EXPECT_EQ(CloisterReadTarget("bench-1", true), "/app/kv?key=bench-1&consistency=serializable");
 }
 
 }  // namespace

@@ -158,6 +158,8 @@ void Node::Impl::Stop() {
     if (auto channel = weak.lock()) channel->Close(UnavailableError("node stopping"));
   }
   waiters.clear();
+  queued_reads.clear();
+  read_rounds.clear();
 }
 
 void Node::Impl::Fail(const Error& error) {
@@ -193,6 +195,7 @@ void Node::Impl::Pump() {
     SendAll(*messages);
   }
   CheckWaiters();
+  ServeReads();
 }
 
 void Node::Impl::OnTick() {

@@ -213,15 +213,6 @@ void Node::Impl::HandleEvent(const HttpRequest& request, const HttpRespond& resp
   });
 }
 
-void Node::Impl::HandleAppRead(const HttpRequest& request, const HttpRespond& respond) {
-  if (auto refused = RefuseWhileRecovering()) return respond(*refused);
-  Result<kv::Tx> tx = replica->BeginCommittedRead();
-  if (!tx.ok()) return respond(HttpResponse::FromError(tx.error()));
-  Result<HttpResponse> response = app->Read(*tx, request);
-  if (!response.ok()) return respond(HttpResponse::FromError(response.error()));
-  respond(std::move(response).value());
-}
-
 void Node::Impl::HandleTxStatus(const HttpRequest& request, const HttpRespond& respond) {
   Result<std::string> text = request.Query("id");
   if (!text.ok()) return respond(HttpResponse::FromError(text.error()));
@@ -281,6 +272,15 @@ void Node::Impl::HandleMetrics(const HttpRequest&, const HttpRespond& respond) {
           {"{direction=\"dropped\"}", counters.raft_messages_dropped}});
   metric("cloister_signatures_total", "counter", "Signature transactions emitted.",
          {{"", counters.signatures}});
+  metric("cloister_reads_total", "counter", "Application reads (GET /app/*) served, by kind.",
+         {{"{consistency=\"linearizable\"}", counters.reads_linearizable},
+          {"{consistency=\"serializable\"}", counters.reads_serializable}});
+  metric("cloister_reads_unserved_total", "counter",
+         "Linearizable reads whose round was lost or timed out (redirected or 503).",
+         {{"", counters.reads_lost}});
+  metric("cloister_read_index_rounds_total", "counter",
+         "ReadIndex rounds started (one serves every read queued before it).",
+         {{"", counters.read_index_rounds}});
   metric("cloister_raft_term", "gauge", "Current raft term.", {{"", replica->raft().term()}});
   metric("cloister_raft_commit_index", "gauge", "Committed index.",
          {{"", replica->commit_index()}});
@@ -290,6 +290,10 @@ void Node::Impl::HandleMetrics(const HttpRequest&, const HttpRespond& respond) {
          {{"", trusted.size()}});
   metric("cloister_pending_client_writes", "gauge", "Writes waiting for commit.",
          {{"", waiters.size()}});
+  size_t pending_reads = queued_reads.size();
+  for (const ReadRound& round : read_rounds) pending_reads += round.reads.size();
+  metric("cloister_pending_client_reads", "gauge", "Linearizable reads waiting for their round.",
+         {{"", pending_reads}});
   respond(HttpResponse::Text(200, text, "text/plain; version=0.0.4"));
 }
 

@@ -10,11 +10,13 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cloister/crypto/hpke.h"
@@ -45,6 +47,24 @@ struct Waiter {
   SteadyTime deadline;
 };
 
+// node_reads.cc: a linearizable read waiting for a ReadIndex round (docs/api.md, "Reads").
+struct QueuedRead {
+  HttpRequest request;
+  HttpRespond respond;
+  SteadyTime deadline;
+};
+
+// One ReadIndex round: every read queued when it started. `index` is set once raft confirmed
+// the read point (a quorum still follows this leader); the reads are served once the committed
+// index reaches it.
+struct ReadRound {
+  uint64_t context = 0;
+  uint64_t term = 0;
+  std::optional<uint64_t> index;
+  SteadyTime deadline;
+  std::vector<QueuedRead> reads;
+};
+
 struct Peer {
   uint64_t id = 0;
   std::string spki_hex;
@@ -68,6 +88,10 @@ struct Counters {
   uint64_t raft_messages_received = 0;
   uint64_t raft_messages_dropped = 0;
   uint64_t signatures = 0;
+  uint64_t reads_linearizable = 0;  // answered after a ReadIndex round
+  uint64_t reads_serializable = 0;  // answered from the local committed state
+  uint64_t reads_lost = 0;          // answered 503 or redirected: the round was lost or timed out
+  uint64_t read_index_rounds = 0;
 };
 
 // node_recovery.cc: the state of a recovery in progress.
@@ -117,7 +141,6 @@ struct Node::Impl {
   std::optional<HttpResponse> RedirectToLeader(const HttpRequest& request) const;
   void HandleEvent(const HttpRequest& request, const HttpRespond& respond);
   void HandleAttestation(const HttpRequest& request, const HttpRespond& respond);
-  void HandleAppRead(const HttpRequest& request, const HttpRespond& respond);
   void HandleTxStatus(const HttpRequest& request, const HttpRespond& respond);
   void HandleReceipt(const HttpRequest& request, const HttpRespond& respond);
   void HandleMetrics(const HttpRequest& request, const HttpRespond& respond);
@@ -127,6 +150,20 @@ struct Node::Impl {
   // Consumes the request's challenge and verifies the joiner's evidence against the policy of
   // the committed state; the record returned has status learner and no id yet.
   Result<NodeInfo> AdmitJoiner(const HttpRequest& request, Bytes* challenge);
+
+  // node_reads.cc
+  // GET /app/*: linearizable by default (leader: batched ReadIndex rounds; follower: a redirect
+  // to the leader), serializable (local committed state, any node) on request.
+  void HandleAppRead(const HttpRequest& request, const HttpRespond& respond);
+  // Answers `request` from the committed state now.
+  void AnswerRead(const HttpRequest& request, const HttpRespond& respond);
+  // Called by Pump: takes raft's read states, serves the rounds whose read point is committed,
+  // answers the reads of lost or expired rounds, and starts the next round.
+  void ServeReads();
+  void StartReadRound();
+  // A read that cannot be served here any more: redirected to a known leader, or 503.
+  void AnswerLostRead(const QueuedRead& read, std::string_view why);
+  [[nodiscard]] std::chrono::milliseconds ReadTimeout() const;
 
   // node_gov_api.cc
   void AddGovRoutes();
@@ -209,6 +246,9 @@ struct Node::Impl {
   std::map<uint64_t, Peer> peers;
   std::vector<std::weak_ptr<Channel>> inbound;
   std::vector<Waiter> waiters;
+  std::vector<QueuedRead> queued_reads;  // wait for the next ReadIndex round
+  std::deque<ReadRound> read_rounds;     // started, oldest first; at most one unconfirmed
+  uint64_t last_read_context = 0;
   std::map<std::string, SteadyTime> challenges;  // hex -> expiry
   std::map<uint64_t, SteadyTime> promote_attempts;
   std::map<uint64_t, SteadyTime> add_attempts;

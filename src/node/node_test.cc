@@ -3,18 +3,26 @@
 // events, issues receipts that verify offline, exports metrics; a second node joins with fresh
 // evidence bound to its key and a challenge, is promoted and replicates; joins with a wrong
 // measurement, a debug TEE, a replayed challenge or evidence bound to another key are refused and
-// change nothing.
+// change nothing; in a three-node network, reads are linearizable (batched ReadIndex rounds on
+// the leader, redirects on followers) and a leader cut off from its peers serves no stale read.
 #include "cloister/node/node.h"
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <array>
+#include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <thread>
 
 #include "cloister/crypto/aead.h"
@@ -36,6 +44,7 @@ namespace {
 
 using json = nlohmann::json;
 namespace fs = std::filesystem;
+using tcp = boost::asio::ip::tcp;
 
 int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
 
@@ -54,6 +63,97 @@ class EchoApp final : public Application {
     return HttpResponse::Json(
         200, json({{"last", tx.ro("test.events")->get("last").value_or("")}}).dump());
   }
+};
+
+// A TCP relay in front of a node's channel port (the node advertises the gate's port, so every
+// peer reaches it through the gate). Cut(true) closes every relayed connection and refuses new
+// ones: the node no longer receives any raft message, while what it sends still arrives.
+class Gate {
+ public:
+  Gate() : acceptor_(io_, tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0)) {
+    port_ = acceptor_.local_endpoint().port();
+    Accept();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~Gate() {
+    boost::asio::post(io_, [this] {
+      boost::system::error_code ignored;
+      acceptor_.close(ignored);
+      CloseAll();
+      io_.stop();
+    });
+    thread_.join();
+  }
+  Gate(const Gate&) = delete;
+  Gate& operator=(const Gate&) = delete;
+
+  [[nodiscard]] uint16_t port() const { return port_; }
+  void SetTarget(uint16_t port) { target_ = port; }
+  void Cut(bool cut) {
+    std::promise<void> done;
+    boost::asio::post(io_, [&] {
+      cut_ = cut;
+      if (cut) CloseAll();
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
+
+ private:
+  using Socket = std::shared_ptr<tcp::socket>;
+
+  void Accept() {
+    acceptor_.async_accept([this](const boost::system::error_code& error, tcp::socket socket) {
+      if (error) return;
+      if (!cut_ && target_ != 0) Connect(std::make_shared<tcp::socket>(std::move(socket)));
+      Accept();
+    });
+  }
+  void Connect(Socket client) {
+    auto server = std::make_shared<tcp::socket>(io_);
+    const tcp::endpoint target(boost::asio::ip::make_address("127.0.0.1"), target_.load());
+    server->async_connect(target, [this, client, server](const boost::system::error_code& error) {
+      if (error || cut_) return;
+      sockets_.push_back(client);
+      sockets_.push_back(server);
+      Relay(client, server);
+      Relay(server, client);
+    });
+  }
+  void Relay(Socket from, Socket to) {
+    auto buffer = std::make_shared<std::array<char, 16384>>();
+    from->async_read_some(
+        boost::asio::buffer(*buffer),
+        [this, from, to, buffer](const boost::system::error_code& error, size_t size) {
+          if (error) return Close(from, to);
+          boost::asio::async_write(
+              *to, boost::asio::buffer(*buffer, size),
+              [this, from, to, buffer](const boost::system::error_code& write_error, size_t) {
+                if (write_error) return Close(from, to);
+                Relay(from, to);
+              });
+        });
+  }
+  static void Close(const Socket& a, const Socket& b) {
+    boost::system::error_code ignored;
+    a->close(ignored);
+    b->close(ignored);
+  }
+  void CloseAll() {
+    for (const std::weak_ptr<tcp::socket>& weak : sockets_) {
+      boost::system::error_code ignored;
+      if (Socket socket = weak.lock()) socket->close(ignored);
+    }
+    sockets_.clear();
+  }
+
+  boost::asio::io_context io_;
+  tcp::acceptor acceptor_;
+  uint16_t port_ = 0;
+  std::atomic<uint16_t> target_{0};
+  bool cut_ = false;  // io_ thread only
+  std::vector<std::weak_ptr<tcp::socket>> sockets_;
+  std::thread thread_;
 };
 
 // One node running on its own io_context thread.
@@ -161,8 +261,10 @@ class NodeTest : public ::testing::Test {
     return nodes_.back().get();
   }
 
-  Result<RunningNode*> StartGenesis() {
+  // `node_advertise`: the address peers reach this node's channel port at (a Gate).
+  Result<RunningNode*> StartGenesis(std::optional<HostPort> node_advertise = std::nullopt) {
     NodeConfig config = BaseConfig("n1");
+    config.node.node_advertise = std::move(node_advertise);
     config.genesis.emplace();
     config.genesis->member_certificates = {dir_ / "member.pem"};
     config.genesis->policy = dir_ / "policy.json";
@@ -218,7 +320,70 @@ class NodeTest : public ::testing::Test {
     return *crypto::hpke::SetupSender(EventSuite(), key, params);
   }
 
+  // Three voters, nodes_[i] behind gates_[i] (its peers reach it only through the gate), with
+  // the network open. Empty (after a test failure) when that does not come up.
+  std::vector<RunningNode*> StartGatedCluster() {
+    for (int i = 0; i < 3; ++i) gates_.push_back(std::make_unique<Gate>());
+    auto gated = [&](size_t i) { return HostPort{"127.0.0.1", gates_[i]->port()}; };
+    Result<RunningNode*> genesis = StartGenesis(gated(0));
+    EXPECT_TRUE(genesis.ok()) << genesis.error().message;
+    if (!genesis.ok()) return {};
+    std::vector<RunningNode*> nodes = {*genesis};
+    gates_[0]->SetTarget(nodes[0]->node->node_port());
+    EXPECT_TRUE(Eventually([&] { return Call(*nodes[0], "GET", "/readyz").status == 200; }));
+    OpenNetwork(*nodes[0]);
+    for (size_t i = 1; i < 3; ++i) {
+      NodeConfig config = JoinConfig("n" + std::to_string(i + 1), *nodes[0]);
+      config.node.node_advertise = gated(i);
+      Result<RunningNode*> joined = StartNode(std::move(config), kGoodMeasurement);
+      EXPECT_TRUE(joined.ok()) << joined.error().message;
+      if (!joined.ok()) return {};
+      // Until now the gate refused the leader's connections: it retries.
+      gates_[i]->SetTarget((*joined)->node->node_port());
+      nodes.push_back(*joined);
+    }
+    const bool formed = Eventually(
+        [&] {
+          const json listed = Attestation(*nodes[0])["nodes"];
+          size_t voters = 0;
+          for (const json& item : listed) {
+            voters += item["raft_role"] == "voter" && item["status"] == "trusted" ? 1u : 0u;
+          }
+          return voters == 3;
+        },
+        40);
+    EXPECT_TRUE(formed);
+    if (!formed) return {};
+    return nodes;
+  }
+
+  // The node of `nodes` (other than `except`) whose raft role is leader, or nullptr.
+  RunningNode* LeaderOf(const std::vector<RunningNode*>& nodes, RunningNode* except = nullptr) {
+    for (RunningNode* node : nodes) {
+      if (node == except) continue;
+      HttpsResult state = Call(*node, "GET", "/node/state");
+      if (state.status == 200 && json::parse(state.body)["role"] == "leader") return node;
+    }
+    return nullptr;
+  }
+
+  // The value of sample `name` (with its labels) in a /metrics text.
+  static uint64_t Metric(const std::string& text, const std::string& name) {
+    const size_t at = text.find("\n" + name + " ");
+    EXPECT_NE(at, std::string::npos) << name << " not in\n" << text;
+    if (at == std::string::npos) return 0;
+    return std::stoull(text.substr(at + name.size() + 2));
+  }
+
+  // The "last" value of GET `target` on `node`, or "<status> <body>" when it is not a 200.
+  std::string ReadLast(const RunningNode& node, const std::string& target = "/app/read") {
+    HttpsResult read = Call(node, "GET", target);
+    if (read.status != 200) return std::to_string(read.status) + " " + read.body;
+    return json::parse(read.body, nullptr, false).value("last", "<no last>");
+  }
+
   fs::path dir_;
+  std::vector<std::unique_ptr<Gate>> gates_;  // destroyed after nodes_ (TearDown clears those)
   EchoApp app_;
   std::vector<std::unique_ptr<RunningNode>> nodes_;
   std::optional<crypto::Certificate> service_certificate_;
@@ -365,8 +530,11 @@ TEST_F(NodeTest, JoinAdmitsAttestedNodeAndRefusesBadOnes) {
   crypto::hpke::SenderContext stream = EventStream(n2);
   HttpsResult posted = Call(n1, "POST", "/app/events", SealEvent(stream, 0, "replicated"));
   ASSERT_EQ(posted.status, 200u) << posted.body;
-  ASSERT_TRUE(Eventually(
-      [&] { return json::parse(Call(n2, "GET", "/app/read").body)["last"] == "replicated"; }));
+  // (Served by the follower from its own committed state: a serializable read.)
+  ASSERT_TRUE(Eventually([&] {
+    return json::parse(Call(n2, "GET", "/app/read?consistency=serializable").body)["last"] ==
+           "replicated";
+  }));
   // A write sent to the follower is redirected to the leader.
   HttpsResult redirected = Call(n2, "POST", "/app/events", SealEvent(stream, 1, "via n2"));
   EXPECT_EQ(redirected.status, 307u);
@@ -376,6 +544,109 @@ TEST_F(NodeTest, JoinAdmitsAttestedNodeAndRefusesBadOnes) {
   EXPECT_NE(metrics.find("cloister_joins_total{result=\"admitted\"} 1\n"), std::string::npos);
   EXPECT_NE(metrics.find("cloister_joins_total{result=\"refused\"} 4\n"), std::string::npos)
       << metrics;
+}
+
+// Reads are linearizable by default: a read on the leader sees the write committed just before
+// it, a follower redirects a read to the leader but serves a serializable one from its own
+// state, an unknown consistency is refused, and concurrent reads on the leader share ReadIndex
+// rounds (fewer rounds than reads, counted by the metrics).
+TEST_F(NodeTest, LinearizableReadsBatchOnTheLeaderAndRedirectOnFollowers) {
+  const std::vector<RunningNode*> nodes = StartGatedCluster();
+  ASSERT_EQ(nodes.size(), 3u);
+  RunningNode* leader = nullptr;
+  ASSERT_TRUE(Eventually([&] { return (leader = LeaderOf(nodes)) != nullptr; }));
+  crypto::hpke::SenderContext stream = EventStream(*leader);
+  HttpsResult posted = Call(*leader, "POST", "/app/events", SealEvent(stream, 0, "v1"));
+  ASSERT_EQ(posted.status, 200u) << posted.body;
+  EXPECT_EQ(ReadLast(*leader), "v1");
+
+  RunningNode* follower = nodes[0] == leader ? nodes[1] : nodes[0];
+  HttpsResult redirected = Call(*follower, "GET", "/app/read?x=1");
+  EXPECT_EQ(redirected.status, 307u) << redirected.body;
+  EXPECT_EQ(redirected.Header("location").value_or(""),
+            "https://127.0.0.1:" + std::to_string(leader->node->client_port()) + "/app/read?x=1");
+  EXPECT_TRUE(Eventually(
+      [&] { return ReadLast(*follower, "/app/read?consistency=serializable") == "v1"; }));
+  HttpsResult refused = Call(*leader, "GET", "/app/read?consistency=eventual");
+  EXPECT_EQ(refused.status, 400u) << refused.body;
+  EXPECT_NE(refused.body.find("consistency"), std::string::npos) << refused.body;
+
+  const std::string linearizable = "cloister_reads_total{consistency=\"linearizable\"}";
+  const std::string rounds = "cloister_read_index_rounds_total";
+  const std::string before = Call(*leader, "GET", "/metrics").body;
+  constexpr int kReaders = 16;
+  constexpr int kReadsEach = 8;
+  std::atomic<int> fresh{0};
+  std::vector<std::thread> readers;
+  const HostPort address{"127.0.0.1", leader->node->client_port()};
+  for (int i = 0; i < kReaders; ++i) {
+    readers.emplace_back([&] {
+      Result<std::unique_ptr<HttpsClient>> client =
+          HttpsClient::Create(SignedBy(*service_certificate_));
+      if (!client.ok()) return;
+      for (int j = 0; j < kReadsEach; ++j) {
+        Result<HttpsResult> read = (*client)->Request(address, "GET", "/app/read");
+        if (read.ok() && read->status == 200 &&
+            json::parse(read->body, nullptr, false).value("last", "") == "v1") {
+          ++fresh;
+        }
+      }
+    });
+  }
+  for (std::thread& reader : readers) reader.join();
+  EXPECT_EQ(fresh.load(), kReaders * kReadsEach);
+  const std::string after = Call(*leader, "GET", "/metrics").body;
+  const uint64_t reads = Metric(after, linearizable) - Metric(before, linearizable);
+  const uint64_t started = Metric(after, rounds) - Metric(before, rounds);
+  std::printf("node_test: %llu concurrent linearizable reads in %llu ReadIndex rounds\n",
+              static_cast<unsigned long long>(reads), static_cast<unsigned long long>(started));
+  EXPECT_EQ(reads, static_cast<uint64_t>(kReaders * kReadsEach));
+  EXPECT_GE(started, 1u);
+  EXPECT_LT(started * 2, reads) << "reads should share rounds";
+}
+
+// A leader cut off from its peers (it receives nothing; what it sends still arrives) answers no
+// read with its stale state: a read in flight when it is cut gets a 503 once it loses the
+// leadership, and after the others elected a new leader that committed a new value, every
+// default read on the old leader is refused, never answered with the old value (which only a
+// serializable read, asked for explicitly, returns). Once it hears the others again it catches up.
+TEST_F(NodeTest, IsolatedLeaderNeverServesStaleReads) {
+  const std::vector<RunningNode*> nodes = StartGatedCluster();
+  ASSERT_EQ(nodes.size(), 3u);
+  RunningNode* old_leader = nullptr;
+  ASSERT_TRUE(Eventually([&] { return (old_leader = LeaderOf(nodes)) != nullptr; }));
+  crypto::hpke::SenderContext stream = EventStream(*old_leader);
+  HttpsResult posted = Call(*old_leader, "POST", "/app/events", SealEvent(stream, 0, "v1"));
+  ASSERT_EQ(posted.status, 200u) << posted.body;
+  EXPECT_EQ(ReadLast(*old_leader), "v1");
+
+  const size_t cut =
+      static_cast<size_t>(std::find(nodes.begin(), nodes.end(), old_leader) - nodes.begin());
+  gates_[cut]->Cut(true);
+  const auto cut_at = std::chrono::steady_clock::now();
+  HttpsResult during = Call(*old_leader, "GET", "/app/read");
+  EXPECT_EQ(during.status, 503u) << during.body;
+  EXPECT_EQ(during.body.find("v1"), std::string::npos) << during.body;
+  EXPECT_LT(std::chrono::steady_clock::now() - cut_at, std::chrono::seconds(5));
+
+  RunningNode* new_leader = nullptr;
+  ASSERT_TRUE(Eventually([&] { return (new_leader = LeaderOf(nodes, old_leader)) != nullptr; }));
+  crypto::hpke::SenderContext new_stream = EventStream(*new_leader);
+  posted = Call(*new_leader, "POST", "/app/events", SealEvent(new_stream, 0, "v2"));
+  ASSERT_EQ(posted.status, 200u) << posted.body;
+  EXPECT_EQ(ReadLast(*new_leader), "v2");
+  for (int i = 0; i < 5; ++i) {
+    HttpsResult stale = Call(*old_leader, "GET", "/app/read");
+    EXPECT_EQ(stale.status, 503u) << stale.body;
+    EXPECT_EQ(stale.body.find("v1"), std::string::npos) << stale.body;
+  }
+  EXPECT_EQ(ReadLast(*old_leader, "/app/read?consistency=serializable"), "v1");
+  const std::string metrics = Call(*old_leader, "GET", "/metrics").body;
+  EXPECT_GE(Metric(metrics, "cloister_reads_unserved_total"), 1u);
+
+  gates_[cut]->Cut(false);
+  EXPECT_TRUE(Eventually(
+      [&] { return ReadLast(*old_leader, "/app/read?consistency=serializable") == "v2"; }, 30));
 }
 
 }  // namespace

@@ -278,6 +278,7 @@ Result<std::vector<raft::Message>> Replica::Process(const SendBeforeSync& send_b
       }
       committed_ = std::max(committed_, entry.index);
     }
+    for (const raft::ReadState& state : ready.read_states) read_states_.push_back(state);
     raft_.Advance();
   }
   if (ledger_ != nullptr) {

@@ -1,7 +1,8 @@
 // Proves that replicas keep raft index, ledger index and kv version in lockstep: transactions
 // and signatures executed on the leader commit everywhere with byte-identical ledgers; an
 // isolated leader's uncommitted suffix is truncated and rolled back when it rejoins, and its
-// transactions become Invalid; followers refuse forged signature entries.
+// transactions become Invalid; followers refuse forged signature entries; ReadIndex read states
+// come out of Process() only once a quorum confirmed the leadership.
 #include "cloister/node/replica.h"
 
 #include <gtest/gtest.h>
@@ -153,6 +154,36 @@ TEST(ReplicaTest, LeaderTransactionsCommitEverywhereWithIdenticalLedgers) {
   ASSERT_TRUE(claims.ok()) << claims.error().message;
   EXPECT_EQ(claims->header.index, ids[5].index);
   EXPECT_EQ(claims->header.term, ids[5].term);
+}
+
+// Process() collects the read states raft releases: a ReadIndex on the leader comes back with
+// the committed index once the followers confirm the leadership, a follower refuses ReadIndex,
+// and an isolated leader gets no read state at all.
+TEST(ReplicaTest, ReadIndexReleasesReadStatesOnlyWithAQuorum) {
+  Cluster cluster(3);
+  cluster.Elect(1);
+  ASSERT_TRUE(cluster[1].Execute([](kv::Tx& tx) { return Put(tx, "k", "v"); }).ok());
+  cluster.Settle();
+  const uint64_t committed = cluster[1].commit_index();
+  ASSERT_TRUE(cluster[1].ReadIndex(7).ok());
+  cluster.Settle();
+  const std::vector<raft::ReadState> states = cluster[1].TakeReadStates();
+  ASSERT_EQ(states.size(), 1u);
+  EXPECT_EQ(states[0].context, 7u);
+  EXPECT_EQ(states[0].index, committed);
+  EXPECT_TRUE(cluster[1].TakeReadStates().empty());
+  EXPECT_FALSE(cluster[2].ReadIndex(8).ok());
+
+  cluster.Isolate(1);
+  ASSERT_TRUE(cluster[1].ReadIndex(9).ok());
+  cluster.Settle();
+  EXPECT_TRUE(cluster[1].TakeReadStates().empty());
+  cluster.Heal();
+  ASSERT_TRUE(cluster[1].ReadIndex(10).ok());
+  cluster.Settle();
+  const std::vector<raft::ReadState> healed = cluster[1].TakeReadStates();
+  ASSERT_FALSE(healed.empty());
+  EXPECT_EQ(healed.back().context, 10u);
 }
 
 // A leader cut off from the others keeps its writes pending; the majority elects a new leader

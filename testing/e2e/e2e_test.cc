@@ -231,13 +231,15 @@ class E2eTest : public ::testing::Test {
     return UnavailableError("too many redirects");
   }
 
-  // Every message of channel `channel` as `via` sees it.
+  // Every message of channel `channel` as `via` sees it (its own committed state: a
+  // serializable read, which a follower answers itself instead of redirecting to the leader).
   std::vector<std::string> Messages(const NodeProcess& via, const std::string& channel) {
     std::vector<std::string> out;
     for (int page = 0; page < 100; ++page) {
-      Result<HttpsResult> result = Call(
-          via.client, "GET",
-          "/app/messages?channel=" + channel + "&limit=1000&from=" + std::to_string(out.size()));
+      Result<HttpsResult> result =
+          Call(via.client, "GET",
+               "/app/messages?channel=" + channel +
+                   "&consistency=serializable&limit=1000&from=" + std::to_string(out.size()));
       if (!result.ok() || result->status != 200) return out;
       const json body = json::parse(result->body);
       if (body["messages"].empty()) return out;

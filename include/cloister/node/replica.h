@@ -31,6 +31,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cloister/base/result.h"
@@ -117,6 +118,12 @@ class Replica {
   Result<TxId> EmitSignature();
   // Leader only: proposes a membership change.
   Result<TxId> ProposeConfChange(const raft::ConfChange& change);
+  // Leader only: asks raft for a linearizable read point tagged `context`. Once a quorum has
+  // confirmed this node's leadership, Process() collects a raft::ReadState {index, context}
+  // (TakeReadStates); a read is served once commit_index() >= index. Lost if leadership is lost.
+  Status ReadIndex(uint64_t context) { return raft_.ReadIndex(context); }
+  // The read points raft released since the last call, in order.
+  std::vector<raft::ReadState> TakeReadStates() { return std::exchange(read_states_, {}); }
 
   // Receives, per Ready, the messages that may be sent before this node's sync.
   using SendBeforeSync = std::function<void(std::vector<raft::Message>&& messages)>;
@@ -183,6 +190,7 @@ class Replica {
   // First index of each term in the local log (term of index i = the last start <= i).
   std::map<uint64_t, uint64_t> term_starts_;
   std::vector<raft::Message> outbox_;
+  std::vector<raft::ReadState> read_states_;
   // Raft's last entry (index, term) as of the last Process() or own proposal: the ledger and the
   // store hold raft's log up to it.
   uint64_t mirrored_index_ = 0;
