@@ -211,6 +211,7 @@ void Node::Impl::OnTick() {
   MaybeReissueRecoveryShares();
   ApplyServiceHpkeKey();
   MaybeRotateHpkeKey();
+  MaybeRotateLedgerSecret();
   const SteadyTime now = Clock::now();
   std::erase_if(challenges, [&](const auto& item) { return item.second < now; });
   std::erase_if(waiters, [&](const Waiter& waiter) {

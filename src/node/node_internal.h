@@ -206,6 +206,8 @@ struct Node::Impl {
   void MaybeRotateHpkeKey();
   // Every node: switches its EventOpener to a newly committed service HPKE key.
   void ApplyServiceHpkeKey();
+  // Leader: rotates the ledger secret when governance asked for it.
+  void MaybeRotateLedgerSecret();
 
   boost::asio::io_context& io;
   NodeConfig config;
@@ -223,6 +225,7 @@ struct Node::Impl {
   std::unique_ptr<EventOpener> previous_opener;  // the key before the last rotation (refusals)
   uint64_t hpke_checked_index = 0;               // commit index ApplyServiceHpkeKey last read
   SteadyTime last_hpke_rotation_attempt{};
+  SteadyTime last_ledger_rotation_attempt{};
   Bytes ledger_id;
   ledger::LedgerSecrets secrets;
   std::unique_ptr<PosixStorage> storage;
@@ -264,11 +267,12 @@ struct Node::Impl {
   Counters counters;
 };
 
-// The private map of secrets the service rotates (docs/governance.md, "Key rotations"):
-// "hpke_key/<key id>" -> base64 X25519 private key.
-inline constexpr std::string_view kSecretsMap = "cloister.secrets";
+// The private map of secrets the service rotates is kSecretsMap (replica.h): "hpke_key/<key id>"
+// -> base64 X25519 private key, and the ledger secrets (LedgerSecretKey).
 // public:cloister.service: how many service_hpke_key requests the leader performed.
 inline constexpr std::string_view kHpkeRotationsKey = "hpke_rotations";
+// public:cloister.service: how many rotate_ledger_secret requests the leader performed.
+inline constexpr std::string_view kLedgerSecretRotationsKey = "ledger_secret_rotations";
 // The id of a service HPKE public key: hex of the first 16 bytes of its SHA-256.
 std::string HpkeKeyId(ByteSpan public_key);
 

@@ -128,14 +128,23 @@ Result<ledger::ReadReport> ReadOldLedger(const std::filesystem::path& dir,
     options.start = snapshot->StateAfter(*signer);
     options.service_key = &*signer;
   }
+  // With secrets, the read stops after entry `limit`: later entries (an unsigned tail) may be
+  // sealed under a secret that the recovered shares do not hold (a rotation after the last
+  // signature, whose shares were never signed).
+  bool stopped = false;
   options.on_entry = [&](const ledger::ReadEntry& entry) -> Status {
     if (state != nullptr && entry.header.index <= limit) {
       ApplyWrites(secrets != nullptr ? entry.private_writes : entry.public_writes, state);
+    }
+    if (secrets != nullptr && entry.header.index >= limit) {
+      stopped = true;
+      return OutOfRangeError("read stops after entry ", limit);
     }
     return OkStatus();
   };
   ledger::LedgerReader reader(storage.get(), std::move(options));
   Result<ledger::ReadReport> report = reader.ReadAll();
+  if (!report.ok() && stopped) return ledger::ReadReport{};
   if (!report.ok()) return report.error().WithContext(dir.string());
   return report;
 }
@@ -553,7 +562,11 @@ void Node::Impl::RestorePrivateState(const HttpRespond& respond) {
   std::vector<std::pair<const std::string*, const std::pair<const std::string, std::string>*>>
       items;
   for (const auto& [map, values] : private_state) {
-    for (const auto& item : values) items.emplace_back(&map, &item);
+    for (const auto& item : values) {
+      // The old ledger's secrets are not the new ledger's: the new service has its own.
+      if (map == kSecretsMap && item.first.starts_with(kLedgerSecretPrefix)) continue;
+      items.emplace_back(&map, &item);
+    }
   }
   size_t position = 0;
   Result<TxId> id = TxId{};

@@ -8,11 +8,21 @@
 // that transaction is committed, finds a service public key other than its own, reads the
 // private key by its id from the committed state and switches its EventOpener; events sealed
 // to the previous key no longer open (the refusal names the rotation, see HandleEvent).
+//
+// Ledger secret: when the committed "ledger_secret" count is above public:cloister.service
+// "ledger_secret_rotations", the leader writes, in one transaction at index i, a fresh 32-byte
+// secret to cloister.secrets under "ledger_secret/<i + 1>" (sealed, like the whole private part
+// of entry i, under the current secret), the count it performed, and fresh recovery shares
+// whose wrapped secrets include the new one. The Replica adds that secret from i + 1 on at every
+// node as it appends entry i and forgets it if entry i is discarded (kLedgerSecretPrefix).
 #include <spdlog/spdlog.h>
 
 #include <charconv>
 
 #include "cloister/crypto/hash.h"
+#include "cloister/crypto/random.h"
+#include "cloister/gov/recovery.h"
+#include "cloister/gov/tables.h"
 #include "node_internal.h"
 
 namespace cloister::node {
@@ -62,6 +72,51 @@ void Node::Impl::MaybeRotateHpkeKey() {
   }
   spdlog::info("node {}: service HPKE key rotated for request {} ({})", self_id, asked->count,
                id->ToString());
+  SchedulePump();
+}
+
+void Node::Impl::MaybeRotateLedgerSecret() {
+  if (!replica->is_leader() || !replica->has_ledger()) return;
+  const SteadyTime now = std::chrono::steady_clock::now();
+  if (now - last_ledger_rotation_attempt < std::chrono::seconds(1)) return;
+  Result<kv::Tx> tx = replica->BeginCommittedRead();
+  if (!tx.ok()) return;
+  Result<gov::NodeRequest> asked = gov::ReadNodeRequest(*tx, gov::kRotateLedgerSecret);
+  if (!asked.ok() || asked->count == 0) return;
+  const std::optional<std::string> done = tx->ro(kServiceMap)->get(kLedgerSecretRotationsKey);
+  if (done && ParseCount(*done).value_or(UINT64_MAX) >= asked->count) return;
+  // A recovering service issues its shares once the private state is restored, with every
+  // secret it holds then: the rotation waits until then.
+  if (gov::ServiceStatus(*tx) == kServiceRecovering) return;
+  last_ledger_rotation_attempt = now;
+  uint64_t start = 0;
+  Result<TxId> id = replica->Execute([&](kv::Tx& write) -> Status {
+    // A rotation of this leader that is not committed yet already performs the request.
+    const std::optional<std::string> pending =
+        write.ro(kServiceMap)->get(kLedgerSecretRotationsKey);
+    if (pending && ParseCount(*pending).value_or(UINT64_MAX) >= asked->count) {
+      return AlreadyExistsError("rotation ", asked->count, " is pending");
+    }
+    // This transaction becomes entry read_version + 1; the secret seals the entries after it.
+    start = write.read_version() + 2;
+    const Bytes fresh = crypto::SecureRandomBytes(ledger::kSecretSize);
+    RETURN_IF_ERROR(write.rw(kSecretsMap)->put(LedgerSecretKey(start), Base64Encode(fresh)));
+    RETURN_IF_ERROR(
+        write.rw(kServiceMap)->put(kLedgerSecretRotationsKey, std::to_string(asked->count)));
+    ASSIGN_OR_RETURN(uint64_t threshold, gov::RecoveryThreshold(write));
+    if (threshold == 0) return OkStatus();  // no member holds an encryption key: no shares
+    // Recovery must restore every secret: entries before `start` still need the older ones.
+    gov::LedgerSecretMap all = LedgerSecretMapOf(secrets);
+    all[start] = fresh;
+    return gov::IssueRecoveryShares(write, all);
+  });
+  if (!id.ok()) {
+    if (id.error().code == ErrorCode::kAlreadyExists) return;
+    spdlog::warn("node {}: ledger secret not rotated: {}", self_id, id.error().message);
+    return;
+  }
+  spdlog::info("node {}: ledger secret rotated for request {} ({}): entries from {} on", self_id,
+               asked->count, id->ToString(), start);
   SchedulePump();
 }
 

@@ -21,6 +21,57 @@ Result<uint64_t> ParseDecimal(std::string_view text, std::string_view what) {
   return value;
 }
 
+void PutU64(Bytes* out, uint64_t value) {
+  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<uint8_t>(value >> shift));
+}
+
+uint64_t GetU64(ByteSpan bytes) {
+  uint64_t value = 0;
+  for (size_t i = 0; i < 8; ++i) value = (value << 8) | bytes[i];
+  return value;
+}
+
+// Raft's snapshot data: u64 length || the signed snapshot file || (u64 start || secret)* for the
+// ledger secrets covering entries up to the snapshot's index + 1. A member that installs the
+// snapshot may lack secrets rotated after its own log ended; they travel with the snapshot inside
+// the attested node-to-node TLS channel (raft messages) and are never written to disk.
+Bytes WrapSnapshot(const Bytes& file, const ledger::LedgerSecrets& secrets, uint64_t index) {
+  Bytes out;
+  PutU64(&out, file.size());
+  out.insert(out.end(), file.begin(), file.end());
+  for (const auto& [start, secret] : secrets.by_start()) {
+    if (start > index + 1) break;
+    PutU64(&out, start);
+    out.insert(out.end(), secret.begin(), secret.end());
+  }
+  return out;
+}
+
+struct WrappedSnapshot {
+  ByteSpan file;
+  std::vector<std::pair<uint64_t, Bytes>> secrets;
+};
+
+Result<WrappedSnapshot> UnwrapSnapshot(ByteSpan data) {
+  if (data.size() < 8) return ParseError("raft snapshot data of ", data.size(), " bytes");
+  const uint64_t size = GetU64(data);
+  if (size > data.size() - 8) {
+    return ParseError("raft snapshot data: file of ", size, " bytes in ", data.size());
+  }
+  WrappedSnapshot out;
+  out.file = data.subspan(8, size);
+  ByteSpan rest = data.subspan(8 + size);
+  constexpr size_t kItem = 8 + ledger::kSecretSize;
+  if (rest.empty() || rest.size() % kItem != 0) {
+    return ParseError("raft snapshot data: ", rest.size(), " bytes of ledger secrets");
+  }
+  for (; !rest.empty(); rest = rest.subspan(kItem)) {
+    const ByteSpan secret = rest.subspan(8, ledger::kSecretSize);
+    out.secrets.emplace_back(GetU64(rest), Bytes(secret.begin(), secret.end()));
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string TxId::ToString() const { return std::to_string(term) + "." + std::to_string(index); }
@@ -89,6 +140,35 @@ Result<Payload> PayloadOfEntry(const raft::Entry& entry) {
   return payload;
 }
 
+std::string LedgerSecretKey(uint64_t start_index) {
+  return std::string(kLedgerSecretPrefix) + std::to_string(start_index);
+}
+
+Result<std::optional<Bytes>> RotatedSecret(const kv::WriteSet& writes, uint64_t index) {
+  const auto map = writes.maps.find(std::string(kSecretsMap));
+  if (map == writes.maps.end()) return std::optional<Bytes>();
+  const std::string expected = LedgerSecretKey(index + 1);
+  std::optional<Bytes> secret;
+  for (auto it = map->second.lower_bound(std::string(kLedgerSecretPrefix));
+       it != map->second.end() && it->first.starts_with(kLedgerSecretPrefix); ++it) {
+    if (it->first != expected) {
+      return InvalidArgumentError("transaction ", index, " writes ", kSecretsMap, " key ",
+                                  it->first, ": a ledger secret written at ", index,
+                                  " can only start at ", index + 1);
+    }
+    if (!it->second) {
+      return InvalidArgumentError("transaction ", index, " removes ledger secret ", it->first);
+    }
+    Result<Bytes> decoded = Base64Decode(*it->second);
+    if (!decoded.ok() || decoded->size() != ledger::kSecretSize) {
+      return InvalidArgumentError("transaction ", index, " writes ledger secret ", it->first,
+                                  " that is not the base64 of ", ledger::kSecretSize, " bytes");
+    }
+    secret = std::move(decoded).value();
+  }
+  return secret;
+}
+
 Replica::Replica(ReplicaOptions options, Rng& rng, ledger::Storage* storage, Bytes ledger_id,
                  ledger::LedgerSecrets* secrets, crypto::PrivateKey service_key)
     : options_(std::move(options)),
@@ -153,7 +233,7 @@ Result<uint64_t> Replica::MakeSnapshot() {
   ASSIGN_OR_RETURN(std::string name,
                    ledger::WriteSnapshot(storage_, source, *secrets_, service_key_));
   ASSIGN_OR_RETURN(Bytes bytes, storage_->Read(name));
-  RETURN_IF_ERROR(raft_.Compact(index, std::move(bytes)));
+  RETURN_IF_ERROR(raft_.Compact(index, WrapSnapshot(bytes, *secrets_, index)));
   store_.Compact(index);
   return index;
 }
@@ -164,6 +244,7 @@ Status Replica::InstallSnapshot(const raft::Snapshot& snapshot) {
                          committed_);
   }
   const std::string name = ledger::SnapshotFileName(snapshot.index);
+  ASSIGN_OR_RETURN(WrappedSnapshot wrapped, UnwrapSnapshot(snapshot.data));
   ASSIGN_OR_RETURN(std::vector<std::string> names, storage_->List());
   for (const std::string& existing : names) {
     // A lagging member's old segments are behind (or diverged from) the snapshot: start over.
@@ -171,9 +252,15 @@ Status Replica::InstallSnapshot(const raft::Snapshot& snapshot) {
       RETURN_IF_ERROR(storage_->Remove(existing));
     }
   }
-  RETURN_IF_ERROR(storage_->Append(name, snapshot.data));
+  RETURN_IF_ERROR(storage_->Append(name, Bytes(wrapped.file.begin(), wrapped.file.end())));
   RETURN_IF_ERROR(storage_->Sync(name));
   RETURN_IF_ERROR(storage_->SyncDirectory());
+  // The sender's secrets cover every entry up to the snapshot; this member's own beyond them
+  // belonged to the entries it just dropped.
+  secrets_->RemoveFrom(1);
+  for (auto& [start, secret] : wrapped.secrets) {
+    RETURN_IF_ERROR(secrets_->Add(start, std::move(secret)));
+  }
   ledger::SnapshotReadOptions read_options;
   read_options.secrets = secrets_;
   read_options.ledger_id = ledger_id_;
@@ -214,6 +301,7 @@ Status Replica::DiscardFrom(uint64_t index) {
   }
   RETURN_IF_ERROR(ledger_->Truncate(index - 1));
   store_.Rollback(index - 1);
+  secrets_->RemoveFrom(index + 1);  // those rotated by the discarded entries
   own_.erase(own_.lower_bound(index), own_.end());
   term_starts_.erase(term_starts_.lower_bound(index), term_starts_.end());
   return OkStatus();
@@ -241,7 +329,17 @@ Status Replica::Persist(const raft::Entry& entry) {
   }
   RETURN_IF_ERROR(store_.Apply(payload.writes, entry.index));
   RecordTerm(entry.index, entry.term);
-  return OkStatus();
+  return TrackSecrets(entry.index, payload.writes);
+}
+
+Status Replica::TrackSecrets(uint64_t index, const kv::WriteSet& writes) {
+  // The log is 1..index now: a secret starting at s belongs to the rotation entry s - 1, so only
+  // starts up to index are backed by older entries and index + 1 only by this one. Any other
+  // (discarded by a new leader, or received by a joiner before its entry was replaced) goes.
+  secrets_->RemoveFrom(index + 1);
+  ASSIGN_OR_RETURN(std::optional<Bytes> rotated, RotatedSecret(writes, index));
+  if (!rotated) return OkStatus();
+  return secrets_->Add(index + 1, std::move(*rotated));
 }
 
 bool Replica::MayPrecedeSync(const raft::Message& message) {
@@ -346,6 +444,12 @@ Result<TxId> Replica::Execute(const std::function<Status(kv::Tx&)>& body) {
     tx.Abort();
     return PermissionDeniedError("the map ", kRaftMap, " is reserved");
   }
+  const Result<std::optional<Bytes>> rotated =
+      RotatedSecret(tx.pending_writes(), tx.read_version() + 1);
+  if (!rotated.ok()) {
+    tx.Abort();
+    return rotated.error();
+  }
   ASSIGN_OR_RETURN(kv::CommitResult committed, store_.Commit(tx));
   const Status appended =
       ledger_->AppendTransaction(raft_.term(), committed.version, committed.write_set);
@@ -353,7 +457,10 @@ Result<TxId> Replica::Execute(const std::function<Status(kv::Tx&)>& body) {
     store_.Rollback(committed.version - 1);
     return appended.error();
   }
-  return ProposeAppended(PayloadKind::kTransaction, committed.write_set);
+  ASSIGN_OR_RETURN(TxId id, ProposeAppended(PayloadKind::kTransaction, committed.write_set));
+  // From here on this leader seals entries after `id` under the rotated secret, if any.
+  RETURN_IF_ERROR(TrackSecrets(id.index, committed.write_set));
+  return id;
 }
 
 Result<TxId> Replica::EmitSignature() {

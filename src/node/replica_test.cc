@@ -1,15 +1,18 @@
 // Proves that replicas keep raft index, ledger index and kv version in lockstep: transactions
 // and signatures executed on the leader commit everywhere with byte-identical ledgers; an
 // isolated leader's uncommitted suffix is truncated and rolled back when it rejoins, and its
-// transactions become Invalid; followers refuse forged signature entries; ReadIndex read states
-// come out of Process() only once a quorum confirmed the leadership.
+// transactions become Invalid; followers refuse forged signature entries; a ledger secret
+// rotation seals later entries under the new secret everywhere and is undone with its entry;
+// ReadIndex read states come out of Process() only once a quorum confirmed the leadership.
 #include "cloister/node/replica.h"
 
 #include <gtest/gtest.h>
 
 #include <set>
 
+#include "cloister/crypto/random.h"
 #include "cloister/ledger/memory_storage.h"
+#include "cloister/ledger/reader.h"
 #include "cloister/ledger/receipt.h"
 
 namespace cloister::node {
@@ -18,6 +21,7 @@ namespace {
 struct Member {
   raft::NodeId id = 0;
   ledger::MemoryStorage storage;
+  ledger::LedgerSecrets secrets;  // each replica tracks its own (rotations)
   std::unique_ptr<Replica> replica;
 };
 
@@ -26,7 +30,7 @@ class Cluster {
  public:
   explicit Cluster(size_t size) : rng_(42) {
     ledger_id_ = ledger::NewLedgerId();
-    EXPECT_TRUE(secrets_.AddRandom(1).ok());
+    genesis_secret_ = crypto::SecureRandomBytes(ledger::kSecretSize);
     raft::Configuration config;
     for (size_t i = 1; i <= size; ++i) config.voters.insert(i);
     kv::WriteSet genesis;
@@ -39,24 +43,32 @@ class Cluster {
       options.raft.bootstrap = config;
       options.raft.election_ticks = 10;
       options.raft.heartbeat_ticks = 1;
+      EXPECT_TRUE(member->secrets.Add(1, genesis_secret_).ok());
       Result<std::unique_ptr<Replica>> replica = Replica::Found(
-          options, rng_, &member->storage, ledger_id_, &secrets_, service_key_, genesis);
+          options, rng_, &member->storage, ledger_id_, &member->secrets, service_key_, genesis);
       EXPECT_TRUE(replica.ok()) << replica.error().message;
       member->replica = std::move(replica).value();
       members_.push_back(std::move(member));
     }
   }
 
-  // A new member `id` (the next free one) that joins with an empty configuration.
-  raft::NodeId AddJoiner() {
+  // A new member `id` (the next free one) that joins with an empty configuration, holding the
+  // ledger secrets of member `sealed_by` (what a leader seals to a joiner), or only the genesis
+  // secret when `sealed_by` is 0.
+  raft::NodeId AddJoiner(raft::NodeId sealed_by = 1) {
     auto member = std::make_unique<Member>();
     member->id = members_.size() + 1;
+    if (sealed_by == 0) {
+      EXPECT_TRUE(member->secrets.Add(1, genesis_secret_).ok());
+    } else {
+      member->secrets = secrets(sealed_by);
+    }
     ReplicaOptions options;
     options.raft.id = member->id;
     options.raft.election_ticks = 10;
     options.raft.heartbeat_ticks = 1;
     Result<std::unique_ptr<Replica>> replica =
-        Replica::Join(options, rng_, &member->storage, ledger_id_, &secrets_, service_key_);
+        Replica::Join(options, rng_, &member->storage, ledger_id_, &member->secrets, service_key_);
     EXPECT_TRUE(replica.ok()) << replica.error().message;
     member->replica = std::move(replica).value();
     members_.push_back(std::move(member));
@@ -65,6 +77,8 @@ class Cluster {
 
   Replica& operator[](raft::NodeId id) { return *members_[id - 1]->replica; }
   ledger::MemoryStorage& storage(raft::NodeId id) { return members_[id - 1]->storage; }
+  ledger::LedgerSecrets& secrets(raft::NodeId id) { return members_[id - 1]->secrets; }
+  const Bytes& genesis_secret() const { return genesis_secret_; }
   const crypto::PrivateKey& service_key() const { return service_key_; }
   void Isolate(raft::NodeId id) { isolated_.insert(id); }
   void Heal() { isolated_.clear(); }
@@ -97,7 +111,7 @@ class Cluster {
   DeterministicRng rng_;
   crypto::PrivateKey service_key_ = *crypto::PrivateKey::Generate(crypto::KeyType::kP256);
   Bytes ledger_id_;
-  ledger::LedgerSecrets secrets_;
+  Bytes genesis_secret_;
   std::vector<std::unique_ptr<Member>> members_;
   std::set<raft::NodeId> isolated_;
 };
@@ -301,6 +315,169 @@ TEST(ReplicaTest, JoinerInstallsSnapshotAndCatchesUp) {
   EXPECT_EQ(cluster[second].ledger().Receipt(2).error().code, ErrorCode::kNotFound);
 }
 
+// The leader's rotation transaction at index i: a fresh secret under LedgerSecretKey(i + 1).
+Result<TxId> Rotate(Replica& leader, const Bytes& secret) {
+  return leader.Execute([&](kv::Tx& tx) {
+    return tx.rw(kSecretsMap)->put(LedgerSecretKey(tx.read_version() + 2), Base64Encode(secret));
+  });
+}
+
+// Reads a ledger directory with exactly `secrets` and returns the private value of `key` in
+// the map "messages" (the last write), or the reader's error.
+Result<std::optional<std::string>> ReadPrivate(ledger::MemoryStorage& storage,
+                                               const ledger::LedgerSecrets& secrets,
+                                               const std::string& key) {
+  std::optional<std::string> value;
+  ledger::ReaderOptions options;
+  options.secrets = &secrets;
+  options.on_entry = [&](const ledger::ReadEntry& entry) -> Status {
+    const auto map = entry.private_writes.maps.find("messages");
+    if (map == entry.private_writes.maps.end()) return OkStatus();
+    const auto item = map->second.find(key);
+    if (item != map->second.end()) value = item->second;
+    return OkStatus();
+  };
+  ledger::LedgerReader reader(&storage, std::move(options));
+  ASSIGN_OR_RETURN(ledger::ReadReport report, reader.ReadAll());
+  (void)report;
+  return value;
+}
+
+// A rotation at index i seals entries from i + 1 under the new secret on every replica (the
+// leader at once, followers as they append entry i), so the ledgers stay byte-identical: the
+// old secret alone no longer reads them, old and new together read everything. Private values
+// from before and after are read on every node, also on two joiners that had only the genesis
+// secret: one found the rotation in the log, the other starts from a later snapshot and gets
+// the new secret with it.
+TEST(ReplicaTest, LedgerSecretRotationSealsLaterEntriesUnderTheNewSecret) {
+  Cluster cluster(3);
+  cluster.Elect(1);
+  ASSERT_TRUE(cluster[1].Execute([](kv::Tx& tx) { return Put(tx, "before", "b"); }).ok());
+  const Bytes fresh = crypto::SecureRandomBytes(ledger::kSecretSize);
+  Result<TxId> rotation = Rotate(cluster[1], fresh);
+  ASSERT_TRUE(rotation.ok()) << rotation.error().message;
+  const uint64_t start = rotation->index + 1;
+  EXPECT_EQ(cluster.secrets(1).StartFor(start), start);  // the leader, before any Process()
+  ASSERT_TRUE(cluster[1].Execute([](kv::Tx& tx) { return Put(tx, "after", "a"); }).ok());
+  ASSERT_TRUE(cluster[1].EmitSignature().ok());
+  cluster.Settle();
+
+  const raft::NodeId early = cluster.AddJoiner(/*sealed_by=*/0);
+  ASSERT_TRUE(cluster[1].ProposeConfChange({raft::ConfChangeType::kAddLearner, early}).ok());
+  for (int i = 0; i < 3; ++i) {
+    cluster[1].Tick();
+    cluster.Settle();
+  }
+  ASSERT_TRUE(cluster[early].has_ledger());
+  EXPECT_EQ(cluster[early].ledger().base_index(), 1u);
+  Result<uint64_t> snapshot = cluster[1].MakeSnapshot();
+  ASSERT_TRUE(snapshot.ok()) << snapshot.error().message;
+  EXPECT_GT(*snapshot, start);
+  const raft::NodeId late = cluster.AddJoiner(/*sealed_by=*/0);
+  ASSERT_TRUE(cluster[1].ProposeConfChange({raft::ConfChangeType::kAddLearner, late}).ok());
+  for (int i = 0; i < 3; ++i) {
+    cluster[1].Tick();
+    cluster.Settle();
+  }
+  ASSERT_TRUE(cluster[late].has_ledger());
+  EXPECT_EQ(cluster[late].ledger().base_index(), *snapshot);
+  ASSERT_TRUE(cluster[1].Execute([](kv::Tx& tx) { return Put(tx, "last", "l"); }).ok());
+  ASSERT_TRUE(cluster[1].EmitSignature().ok());
+  for (int i = 0; i < 3; ++i) {
+    cluster[1].Tick();
+    cluster.Settle();
+  }
+
+  for (raft::NodeId n : std::vector<raft::NodeId>{1, 2, 3, early, late}) {
+    EXPECT_EQ(cluster.secrets(n).size(), 2u) << n;
+    ASSERT_NE(cluster.secrets(n).SecretStartingAt(start), nullptr) << n;
+    EXPECT_EQ(*cluster.secrets(n).SecretStartingAt(start), fresh) << n;
+    EXPECT_EQ(CommittedValue(cluster[n], "before"), "b") << n;
+    EXPECT_EQ(CommittedValue(cluster[n], "after"), "a") << n;
+    EXPECT_EQ(CommittedValue(cluster[n], "last"), "l") << n;
+    EXPECT_EQ(cluster[n].ledger().tree().Root(), cluster[1].ledger().tree().Root()) << n;
+  }
+  EXPECT_EQ(LedgerBytes(cluster.storage(1)), LedgerBytes(cluster.storage(2)));
+
+  ledger::LedgerSecrets old_only;
+  ASSERT_TRUE(old_only.Add(1, cluster.genesis_secret()).ok());
+  Result<std::optional<std::string>> with_old = ReadPrivate(cluster.storage(2), old_only, "after");
+  ASSERT_FALSE(with_old.ok());
+  EXPECT_NE(with_old.error().message.find("claims the secret from index " + std::to_string(start)),
+            std::string::npos)
+      << with_old.error().message;
+  ledger::LedgerSecrets both = old_only;
+  ASSERT_TRUE(both.Add(start, fresh).ok());
+  for (const char* key : {"before", "after", "last"}) {
+    Result<std::optional<std::string>> read = ReadPrivate(cluster.storage(2), both, key);
+    ASSERT_TRUE(read.ok()) << read.error().message;
+    EXPECT_TRUE(read->has_value()) << key;
+  }
+  EXPECT_EQ(*ReadPrivate(cluster.storage(3), both, "after"), "a");
+}
+
+// A rotation whose entry a new leader replaces is undone on the node that made it: the secret
+// is forgotten with the entry, the entries that replace it are sealed under the old secret
+// (the ledgers agree again and the old secret alone reads them), and a later rotation works.
+TEST(ReplicaTest, DiscardedRotationForgetsItsSecret) {
+  Cluster cluster(3);
+  cluster.Elect(1);
+  ASSERT_TRUE(cluster[1].Execute([](kv::Tx& tx) { return Put(tx, "a", "1"); }).ok());
+  cluster.Settle();
+
+  cluster.Isolate(1);
+  Result<TxId> lost = Rotate(cluster[1], crypto::SecureRandomBytes(ledger::kSecretSize));
+  ASSERT_TRUE(lost.ok()) << lost.error().message;
+  ASSERT_TRUE(cluster[1].Execute([](kv::Tx& tx) { return Put(tx, "lost", "x"); }).ok());
+  cluster.Settle();
+  EXPECT_EQ(cluster.secrets(1).size(), 2u);
+
+  raft::NodeId leader = 0;
+  for (int tick = 0; tick < 100 && leader == 0; ++tick) {
+    cluster[2].Tick();
+    cluster[3].Tick();
+    cluster.Settle();
+    if (cluster[2].is_leader()) leader = 2;
+    if (cluster[3].is_leader()) leader = 3;
+  }
+  ASSERT_NE(leader, 0u);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(cluster[leader].Execute([](kv::Tx& tx) { return Put(tx, "kept", "y"); }).ok());
+  }
+  ASSERT_TRUE(cluster[leader].EmitSignature().ok());
+  cluster.Settle();
+  cluster.Heal();
+  for (int i = 0; i < 3; ++i) {
+    cluster[leader].Tick();
+    cluster.Settle();
+  }
+  EXPECT_FALSE(cluster[1].is_leader());
+  EXPECT_EQ(cluster[1].StatusOf(*lost), TxStatus::kInvalid);
+  EXPECT_EQ(cluster.secrets(1).size(), 1u);
+  EXPECT_EQ(cluster.secrets(1).SecretStartingAt(lost->index + 1), nullptr);
+  EXPECT_EQ(CommittedValue(cluster[1], "kept"), "y");
+  EXPECT_EQ(LedgerBytes(cluster.storage(1)), LedgerBytes(cluster.storage(leader)));
+  ledger::LedgerSecrets old_only;
+  ASSERT_TRUE(old_only.Add(1, cluster.genesis_secret()).ok());
+  EXPECT_EQ(*ReadPrivate(cluster.storage(1), old_only, "kept"), "y");
+
+  const Bytes next = crypto::SecureRandomBytes(ledger::kSecretSize);
+  Result<TxId> rotated = Rotate(cluster[leader], next);
+  ASSERT_TRUE(rotated.ok()) << rotated.error().message;
+  ASSERT_TRUE(cluster[leader].Execute([](kv::Tx& tx) { return Put(tx, "new", "n"); }).ok());
+  ASSERT_TRUE(cluster[leader].EmitSignature().ok());
+  for (int i = 0; i < 3; ++i) {
+    cluster[leader].Tick();
+    cluster.Settle();
+  }
+  for (raft::NodeId n = 1; n <= 3; ++n) {
+    ASSERT_NE(cluster.secrets(n).SecretStartingAt(rotated->index + 1), nullptr) << n;
+    EXPECT_EQ(*cluster.secrets(n).SecretStartingAt(rotated->index + 1), next) << n;
+    EXPECT_EQ(CommittedValue(cluster[n], "new"), "n") << n;
+  }
+  EXPECT_EQ(LedgerBytes(cluster.storage(1)), LedgerBytes(cluster.storage(leader)));
+}
+
 // Only the leader executes; a failing body, an empty write and the reserved raft map change
 // nothing.
 TEST(ReplicaTest, RefusedExecutionsChangeNothing) {
@@ -321,6 +498,18 @@ TEST(ReplicaTest, RefusedExecutionsChangeNothing) {
       cluster[1].Execute([](kv::Tx& tx) { return tx.rw(kRaftMap)->put("x", "y"); });
   ASSERT_FALSE(reserved.ok());
   EXPECT_EQ(reserved.error().code, ErrorCode::kPermissionDenied);
+  // A ledger secret may only start right after the transaction that writes it, and must be the
+  // base64 of 32 bytes.
+  const std::string good = Base64Encode(Bytes(ledger::kSecretSize, 7));
+  for (const auto& [offset, value] : std::vector<std::pair<uint64_t, std::string>>{
+           {1, good}, {3, good}, {2, Base64Encode(Bytes(16, 7))}, {2, "not base64!"}}) {
+    Result<TxId> bad = cluster[1].Execute([&](kv::Tx& tx) {
+      return tx.rw(kSecretsMap)->put(LedgerSecretKey(tx.read_version() + offset), value);
+    });
+    ASSERT_FALSE(bad.ok()) << offset << " " << value;
+    EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
+  }
+  EXPECT_EQ(cluster.secrets(1).size(), 1u);
   EXPECT_EQ(cluster[1].ledger().last_index(), before);
   EXPECT_EQ(cluster[1].store().current_version(), before);
 }

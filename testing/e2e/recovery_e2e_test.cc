@@ -7,6 +7,11 @@
 // (read through the API and checked one by one), fresh shares replace the old ones, the new
 // service endorses the previous one, and new events commit once members open it by vote. The
 // private values appear in no file the host holds.
+// Halfway through the events the members rotate the ledger secret by vote: the recovery shares
+// are issued again with it, every node's ledger seals the later entries under it (the host sees
+// a new secret start in the entry headers), a node that joins after the rotation reads values
+// from before and after it, and the recovery, from that late joiner's directory, gets every
+// value back from both sides of the rotation.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -15,12 +20,14 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
 #include "cloister/crypto/aead.h"
 #include "cloister/crypto/hpke.h"
 #include "cloister/gov/tables.h"
+#include "cloister/ledger/entry.h"
 #include "cloister/node/https_client.h"
 #include "cloister/node/recovery.h"
 #include "cloister/node/sealed_event.h"
@@ -82,6 +89,7 @@ class RecoveryE2eTest : public ::testing::Test {
            << "\"\nplatform = \"virtual\"\nretire_unreachable_after_s = 30\n"
            << "[raft]\ntick_ms = 20\nelection_ticks = 10\nheartbeat_ticks = 2\n"
            << "[ledger]\nfsync = false\nsignature_interval_ms = 100\n"
+           << "snapshot_interval_entries = 25\n"
            << role_section;
   }
 
@@ -180,6 +188,11 @@ class RecoveryE2eTest : public ::testing::Test {
 
   // Members m0 and m1 open the service by vote (open_network), as docs/governance.md says.
   Status OpenByVote(const HostPort& server, const fs::path& service) {
+    return PassByVote(server, service, "open_network");
+  }
+
+  // Member m0 proposes `action` (no arguments) and m0 and m1 vote for it.
+  Status PassByVote(const HostPort& server, const fs::path& service, const std::string& action) {
     const std::string tag = std::to_string(cli_runs_);
     auto signing = [&](const std::string& member, const std::string& out) {
       return std::vector<std::string>{"--service-cert", service.string(),
@@ -200,7 +213,7 @@ class RecoveryE2eTest : public ::testing::Test {
       }
       return UnavailableError("POST /gov/requests: too many redirects");
     };
-    std::vector<std::string> propose = {"gov", "propose", "--action", "open_network"};
+    std::vector<std::string> propose = {"gov", "propose", "--action", action};
     for (auto& flag : signing("m0", "open" + tag + ".cose")) propose.push_back(flag);
     std::string output;
     if (Cli(propose, &output) != 0) return UnavailableError("gov propose: ", output);
@@ -214,9 +227,38 @@ class RecoveryE2eTest : public ::testing::Test {
       ASSIGN_OR_RETURN(proposal, post("vote" + tag + member + ".cose"));
     }
     if (proposal.value("state", "") != "accepted") {
-      return UnavailableError("open_network not accepted: ", proposal.dump());
+      return UnavailableError(action, " not accepted: ", proposal.dump());
     }
     return OkStatus();
+  }
+
+  // The recovery share of `member` as `server` serves it ("" if none).
+  std::string ShareOf(const HostPort& server, const std::string& member) {
+    const crypto::Certificate certificate =
+        *crypto::Certificate::FromPem(ReadFile(dir_ / (member + "_cert.pem")));
+    Result<HttpsResult> share =
+        Call(server, "GET", "/gov/recovery/share/" + gov::MemberIdOf(certificate));
+    return share.ok() && share->status == 200 ? share->body : "";
+  }
+
+  // The secret starts in the headers of the entries with a private part in the ledger segments
+  // of node `name` (what the host sees of the ledger secrets).
+  std::set<uint64_t> SecretStarts(const std::string& name) {
+    std::set<uint64_t> starts;
+    for (const fs::directory_entry& file : fs::directory_iterator(dir_ / name)) {
+      if (!ledger::ParseSegmentFileName(file.path().filename().string())) continue;
+      const std::string bytes = ReadFile(file.path());
+      ByteSpan rest = AsBytes(bytes);
+      if (rest.size() < ledger::kSegmentHeaderSize) continue;
+      rest = rest.subspan(ledger::kSegmentHeaderSize);
+      while (!rest.empty()) {
+        Result<ledger::EntryView> entry = ledger::ParseEntry(rest);
+        if (!entry.ok()) break;  // a tail still being written
+        if (entry->header.secret_start != 0) starts.insert(entry->header.secret_start);
+        rest = rest.subspan(entry->frame_size);
+      }
+    }
+    return starts;
   }
 
   fs::path dir_;
@@ -260,13 +302,31 @@ TEST_F(RecoveryE2eTest, MembersRecoverEveryCommittedPrivateEventWithThresholdSha
     old_shares[member] = share->body;
   }
 
-  // Private and public events, committed and covered by a signature.
+  // Private and public events, committed and covered by a signature; halfway, the members
+  // rotate the ledger secret and a fourth node joins.
   std::vector<std::string> expected;
   std::string last_tx;
   for (size_t i = 0; i < kEvents; ++i) {
+    if (i == kEvents / 2) {
+      const std::string share_before = ShareOf((*n0)->client, "m0");
+      Status rotated = PassByVote((*n0)->client, dir_ / "service.pem", "rotate_ledger_secret");
+      ASSERT_TRUE(rotated.ok()) << rotated.error().message;
+      // The rotation transaction issues the shares again (with the new secret) once it commits.
+      ASSERT_TRUE(Eventually(
+          [&] {
+            const std::string now = ShareOf((*n0)->client, "m0");
+            return !now.empty() && now != share_before;
+          },
+          std::chrono::seconds(30)));
+      WriteConfig("n3", "[join]\ntarget = \"" + (*n0)->client.ToString() +
+                            "\"\nservice_certificate = \"service.pem\"\n");
+      Result<Running*> joined = Launch("n3", {"join"});
+      ASSERT_TRUE(joined.ok()) << joined.error().message;
+    }
     expected.push_back(std::string(kPrivate) + "-" + std::to_string(i));
-    Result<HttpsResult> answer = Submit(
-        nodes_[i % 3]->client, {{"op", "append"}, {"channel", "rec"}, {"message", expected[i]}});
+    Result<HttpsResult> answer =
+        Submit(nodes_[i % nodes_.size()]->client,
+               {{"op", "append"}, {"channel", "rec"}, {"message", expected[i]}});
     ASSERT_TRUE(answer.ok() && answer->status == 200) << (answer.ok() ? answer->body : "");
     last_tx = answer->Header("x-ms-ccf-transaction-id").value_or("");
   }
@@ -284,21 +344,62 @@ TEST_F(RecoveryE2eTest, MembersRecoverEveryCommittedPrivateEventWithThresholdSha
         return receipt.ok() && receipt->status == 200;
       },
       std::chrono::seconds(20)));
+  // Every node, the late joiner too, reads the values from before and after the rotation, and
+  // every ledger seals the later entries under the second secret (one more secret start).
+  for (const auto& node : nodes_) {
+    ASSERT_TRUE(Eventually(
+        [&] {
+          const json page =
+              Get(node->client, "/app/messages?channel=rec&limit=1000&consistency=serializable");
+          return page.value("messages", json::array()).size() == kEvents;
+        },
+        std::chrono::seconds(20)))
+        << node->name;
+    const json page =
+        Get(node->client, "/app/messages?channel=rec&limit=1000&consistency=serializable");
+    EXPECT_EQ(page["messages"][0]["message"], expected.front()) << node->name;
+    EXPECT_EQ(page["messages"][kEvents - 1]["message"], expected.back()) << node->name;
+  }
+  const std::set<uint64_t> founder_starts = SecretStarts("n0");
+  ASSERT_EQ(founder_starts.size(), 2u);
+  EXPECT_EQ(*founder_starts.begin(), 1u);
+  for (const auto& node : nodes_) {
+    // A joiner's segments start after its snapshot, which may be past the rotation.
+    const std::set<uint64_t> starts = SecretStarts(node->name);
+    ASSERT_FALSE(starts.empty()) << node->name;
+    EXPECT_EQ(*starts.rbegin(), *founder_starts.rbegin()) << node->name;
+  }
+  // The ledgers end at the same signed entry before the loss (the recovery below uses n3's).
+  ASSERT_TRUE(Eventually(
+      [&] {
+        std::set<uint64_t> indices;
+        for (const auto& node : nodes_) {
+          indices.insert(Get(node->client, "/node/state").value("commit_index", uint64_t{0}));
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        for (const auto& node : nodes_) {
+          indices.insert(Get(node->client, "/node/state").value("commit_index", uint64_t{0}));
+        }
+        return indices.size() == 1;
+      },
+      std::chrono::seconds(20)));
 
   // Total loss: every node is killed.
   for (auto& node : nodes_) node->process.Signal(SIGKILL);
   for (auto& node : nodes_) node->process.Wait(std::chrono::seconds(10));
 
-  // A new attested service from the three ledger directories. They end at the same signed
-  // entry, so the first one given is used: n1's, a joiner's, which starts at a snapshot.
+  // A new attested service from the four ledger directories. They end at the same signed
+  // entry, so the first one given is used: n3's, that of the node that joined after the
+  // rotation, which starts at a snapshot.
   WriteConfig("r0", "");
-  Result<Running*> r0 = Launch("r0", {"recover", "--ledger", (dir_ / "n1").string(), "--ledger",
-                                      (dir_ / "n2").string(), "--ledger", (dir_ / "n0").string(),
-                                      "--service-cert-out", (dir_ / "service2.pem").string()});
+  Result<Running*> r0 = Launch(
+      "r0", {"recover", "--ledger", (dir_ / "n3").string(), "--ledger", (dir_ / "n1").string(),
+             "--ledger", (dir_ / "n2").string(), "--ledger", (dir_ / "n0").string(),
+             "--service-cert-out", (dir_ / "service2.pem").string()});
   ASSERT_TRUE(r0.ok()) << r0.error().message;
   const HostPort recovered = (*r0)->client;
   const std::string recover_log = ReadFile(dir_ / "r0.log");
-  EXPECT_NE(recover_log.find("from " + (dir_ / "n1").string() + " as node"), std::string::npos)
+  EXPECT_NE(recover_log.find("from " + (dir_ / "n3").string() + " as node"), std::string::npos)
       << recover_log;
   const fs::path service2 = dir_ / "service2.pem";
   Pin(service2);

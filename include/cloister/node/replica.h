@@ -13,7 +13,8 @@
 // Entries are applied to the kv store and appended to the ledger as soon as they are persisted,
 // before they commit (as CCF does): the leader executes a transaction against its latest state,
 // appends it, then proposes it. When raft replaces an uncommitted suffix, the ledger is truncated
-// and the store rolled back to the last common index. Clients only ever read the committed
+// and the store rolled back to the last common index, and the ledger secrets rotated by the
+// discarded entries are forgotten (kLedgerSecretPrefix). Clients only ever read the committed
 // version (BeginCommittedRead) and receive an answer only once their transaction commits, so the
 // speculative suffix is never visible to them.
 //
@@ -47,6 +48,17 @@ namespace cloister::node {
 // The public map holding raft's own entries (no-ops and membership changes).
 inline constexpr std::string_view kRaftMap = "public:cloister.raft";
 
+// The private map of the secrets the service rotates (docs/governance.md, "Key rotations").
+inline constexpr std::string_view kSecretsMap = "cloister.secrets";
+// A ledger secret rotation: the transaction at index i that writes kSecretsMap key
+// LedgerSecretKey(i + 1) = base64 of a fresh 32-byte secret. Every replica adds that secret to
+// its LedgerSecrets from i + 1 on as soon as it appends entry i (the leader in Execute, the
+// others in Process), so entry i + 1 onwards is sealed under it; if entry i is discarded
+// (truncated before commit), the secret is removed with it. No other LedgerSecretKey may be
+// written (Execute refuses it; a follower fails on it).
+inline constexpr std::string_view kLedgerSecretPrefix = "ledger_secret/";
+std::string LedgerSecretKey(uint64_t start_index);
+
 // A transaction id as clients see it: "term.index".
 struct TxId {
   uint64_t term = 0;
@@ -78,6 +90,9 @@ struct Payload {
 };
 // Decodes a raft entry into what the ledger and the store record (see the header comment).
 Result<Payload> PayloadOfEntry(const raft::Entry& entry);
+// The ledger secret that the transaction at `index` rotates to (see kLedgerSecretPrefix), or
+// nullopt; InvalidArgument for any other ledger secret key, a removal or a malformed secret.
+Result<std::optional<Bytes>> RotatedSecret(const kv::WriteSet& writes, uint64_t index);
 
 class Replica {
  public:
@@ -94,8 +109,8 @@ class Replica {
   // A joining replica: raft starts with an empty configuration (options.raft.bootstrap empty)
   // and the ledger is created when the leader's snapshot arrives (Process installs it: the
   // snapshot is verified against the service key and ledger id, the store is reset to it and the
-  // ledger continues after it). `secrets` must cover the snapshot's index by then (the joiner
-  // receives them sealed to its attested key before the leader adds it).
+  // ledger continues after it). `secrets` are replaced by those that come with the snapshot in
+  // raft's snapshot data (the ledger secrets up to its index + 1, see MakeSnapshot).
   static Result<std::unique_ptr<Replica>> Join(ReplicaOptions options, Rng& rng,
                                                ledger::Storage* storage, Bytes ledger_id,
                                                ledger::LedgerSecrets* secrets,
@@ -103,7 +118,9 @@ class Replica {
 
   // Writes a signed snapshot of the committed state into the storage (snapshot_<index>.snap),
   // hands it to raft as the base for lagging and new members, and compacts raft's log and the
-  // store's history up to it. Returns the snapshot's index.
+  // store's history up to it. Raft's copy also carries the ledger secrets up to index + 1 (only
+  // ever sent over the node-to-node channels: a member that installs it may have missed a
+  // rotation). Returns the snapshot's index.
   Result<uint64_t> MakeSnapshot();
 
   void Tick() { raft_.Tick(); }
@@ -171,6 +188,10 @@ class Replica {
   Status RequireLeaderInStep();
   Status Persist(const raft::Entry& entry);
   Status DiscardFrom(uint64_t index);
+  // Makes the ledger secrets match the log after entry `index` (just appended, with `writes`):
+  // drops secrets starting after index (their rotation entries are not in this log) and adds
+  // the one `writes` rotates to from index + 1, if any (checked by RotatedSecret).
+  Status TrackSecrets(uint64_t index, const kv::WriteSet& writes);
   Result<TxId> ProposeAppended(PayloadKind kind, const kv::WriteSet& writes);
   void RecordTerm(uint64_t index, uint64_t term);
   [[nodiscard]] std::optional<uint64_t> TermAt(uint64_t index) const;
