@@ -35,6 +35,17 @@ std::optional<uint64_t> ParseCount(std::string_view text) {
   return value;
 }
 
+// The count of governance's node request `request` when it is above what the service map's
+// `performed_key` says was performed, or nullopt when nothing is asked.
+std::optional<uint64_t> PendingRequest(kv::Tx& tx, std::string_view request,
+                                       std::string_view performed_key) {
+  Result<gov::NodeRequest> asked = gov::ReadNodeRequest(tx, request);
+  if (!asked.ok() || asked->count == 0) return {};
+  const std::optional<std::string> done = tx.ro(kServiceMap)->get(performed_key);
+  if (done && ParseCount(*done).value_or(UINT64_MAX) >= asked->count) return {};
+  return asked->count;
+}
+
 }  // namespace
 
 std::string HpkeKeyId(ByteSpan public_key) {
@@ -48,10 +59,9 @@ void Node::Impl::MaybeRotateHpkeKey() {
   if (now - last_hpke_rotation_attempt < std::chrono::seconds(1)) return;
   Result<kv::Tx> tx = replica->BeginCommittedRead();
   if (!tx.ok()) return;
-  Result<gov::NodeRequest> asked = gov::ReadNodeRequest(*tx, gov::kRotateServiceHpkeKey);
-  if (!asked.ok() || asked->count == 0) return;
-  const std::optional<std::string> done = tx->ro(kServiceMap)->get(kHpkeRotationsKey);
-  if (done && ParseCount(*done).value_or(UINT64_MAX) >= asked->count) return;
+  const std::optional<uint64_t> asked =
+      PendingRequest(*tx, gov::kRotateServiceHpkeKey, kHpkeRotationsKey);
+  if (!asked) return;
   last_hpke_rotation_attempt = now;
   Result<TxId> id = replica->Execute([&](kv::Tx& write) -> Status {
     ASSIGN_OR_RETURN(crypto::hpke::KeyPair fresh, crypto::hpke::GenerateKeyPair(EventSuite().kem));
@@ -64,13 +74,13 @@ void Node::Impl::MaybeRotateHpkeKey() {
     kv::MapHandle* service = write.rw(kServiceMap);
     RETURN_IF_ERROR(service->put("hpke_public_key", Base64Encode(public_raw)));
     RETURN_IF_ERROR(service->put("hpke_key_id", key_id));
-    return service->put(kHpkeRotationsKey, std::to_string(asked->count));
+    return service->put(kHpkeRotationsKey, std::to_string(*asked));
   });
   if (!id.ok()) {
     spdlog::warn("node {}: service HPKE key not rotated: {}", self_id, id.error().message);
     return;
   }
-  spdlog::info("node {}: service HPKE key rotated for request {} ({})", self_id, asked->count,
+  spdlog::info("node {}: service HPKE key rotated for request {} ({})", self_id, *asked,
                id->ToString());
   SchedulePump();
 }
@@ -81,10 +91,9 @@ void Node::Impl::MaybeRotateLedgerSecret() {
   if (now - last_ledger_rotation_attempt < std::chrono::seconds(1)) return;
   Result<kv::Tx> tx = replica->BeginCommittedRead();
   if (!tx.ok()) return;
-  Result<gov::NodeRequest> asked = gov::ReadNodeRequest(*tx, gov::kRotateLedgerSecret);
-  if (!asked.ok() || asked->count == 0) return;
-  const std::optional<std::string> done = tx->ro(kServiceMap)->get(kLedgerSecretRotationsKey);
-  if (done && ParseCount(*done).value_or(UINT64_MAX) >= asked->count) return;
+  const std::optional<uint64_t> asked =
+      PendingRequest(*tx, gov::kRotateLedgerSecret, kLedgerSecretRotationsKey);
+  if (!asked) return;
   // A recovering service issues its shares once the private state is restored, with every
   // secret it holds then: the rotation waits until then.
   if (gov::ServiceStatus(*tx) == kServiceRecovering) return;
@@ -94,15 +103,14 @@ void Node::Impl::MaybeRotateLedgerSecret() {
     // A rotation of this leader that is not committed yet already performs the request.
     const std::optional<std::string> pending =
         write.ro(kServiceMap)->get(kLedgerSecretRotationsKey);
-    if (pending && ParseCount(*pending).value_or(UINT64_MAX) >= asked->count) {
-      return AlreadyExistsError("rotation ", asked->count, " is pending");
+    if (pending && ParseCount(*pending).value_or(UINT64_MAX) >= *asked) {
+      return AlreadyExistsError("rotation ", *asked, " is pending");
     }
     // This transaction becomes entry read_version + 1; the secret seals the entries after it.
     start = write.read_version() + 2;
     const Bytes fresh = crypto::SecureRandomBytes(ledger::kSecretSize);
     RETURN_IF_ERROR(write.rw(kSecretsMap)->put(LedgerSecretKey(start), Base64Encode(fresh)));
-    RETURN_IF_ERROR(
-        write.rw(kServiceMap)->put(kLedgerSecretRotationsKey, std::to_string(asked->count)));
+    RETURN_IF_ERROR(write.rw(kServiceMap)->put(kLedgerSecretRotationsKey, std::to_string(*asked)));
     ASSIGN_OR_RETURN(uint64_t threshold, gov::RecoveryThreshold(write));
     if (threshold == 0) return OkStatus();  // no member holds an encryption key: no shares
     // Recovery must restore every secret: entries before `start` still need the older ones.
@@ -116,7 +124,7 @@ void Node::Impl::MaybeRotateLedgerSecret() {
     return;
   }
   spdlog::info("node {}: ledger secret rotated for request {} ({}): entries from {} on", self_id,
-               asked->count, id->ToString(), start);
+               *asked, id->ToString(), start);
   SchedulePump();
 }
 
