@@ -140,6 +140,18 @@ std::optional<std::string> CommittedValue(Replica& replica, const std::string& k
 
 // Transactions and a signature from the leader commit on every replica, the three ledgers are
 // byte-identical, and a follower's receipt verifies with the service key alone.
+// Ticks nodes 2 and 3 (node 1 cut off or silent) until one of them leads; its id, or 0.
+raft::NodeId ElectTwoOrThree(Cluster& cluster) {
+  for (int tick = 0; tick < 100; ++tick) {
+    cluster[2].Tick();
+    cluster[3].Tick();
+    cluster.Settle();
+    if (cluster[2].is_leader()) return 2;
+    if (cluster[3].is_leader()) return 3;
+  }
+  return 0;
+}
+
 TEST(ReplicaTest, LeaderTransactionsCommitEverywhereWithIdenticalLedgers) {
   Cluster cluster(3);
   cluster.Elect(1);
@@ -221,14 +233,7 @@ TEST(ReplicaTest, IsolatedLeaderSuffixIsRolledBack) {
   EXPECT_EQ(cluster[1].store().current_version(), lost.back().index);
 
   // Nodes 2 and 3 stop hearing the leader; once their election timeouts pass, one is elected.
-  raft::NodeId leader = 0;
-  for (int tick = 0; tick < 100 && leader == 0; ++tick) {
-    cluster[2].Tick();
-    cluster[3].Tick();
-    cluster.Settle();
-    if (cluster[2].is_leader()) leader = 2;
-    if (cluster[3].is_leader()) leader = 3;
-  }
+  const raft::NodeId leader = ElectTwoOrThree(cluster);
   ASSERT_NE(leader, 0u);
   const raft::NodeId follower = leader == 2 ? 3 : 2;
   Result<TxId> kept = cluster[leader].Execute([](kv::Tx& tx) { return Put(tx, "kept", "y"); });
@@ -432,14 +437,7 @@ TEST(ReplicaTest, DiscardedRotationForgetsItsSecret) {
   cluster.Settle();
   EXPECT_EQ(cluster.secrets(1).size(), 2u);
 
-  raft::NodeId leader = 0;
-  for (int tick = 0; tick < 100 && leader == 0; ++tick) {
-    cluster[2].Tick();
-    cluster[3].Tick();
-    cluster.Settle();
-    if (cluster[2].is_leader()) leader = 2;
-    if (cluster[3].is_leader()) leader = 3;
-  }
+  const raft::NodeId leader = ElectTwoOrThree(cluster);
   ASSERT_NE(leader, 0u);
   for (int i = 0; i < 3; ++i) {
     ASSERT_TRUE(cluster[leader].Execute([](kv::Tx& tx) { return Put(tx, "kept", "y"); }).ok());
