@@ -22,6 +22,21 @@ HttpResponse WithTx(HttpResponse response, const TxId& id) {
   return response;
 }
 
+// The key under which public:cloister.events records an event: one per stream and sequence.
+std::string ReplayKey(const OpenedEvent& event) {
+  return event.context_id + ":" + std::to_string(event.seq);
+}
+
+// 409 for an event sent again, naming the transaction that carried it the first time.
+HttpResponse ReplayRefusal(const OpenedEvent& event, const std::string& transaction_id) {
+  json refusal;
+  refusal["error"] = {
+      {"code", std::string(ErrorCodeName(ErrorCode::kConflict))},
+      {"message", "event " + ReplayKey(event) + " was already submitted (replay refused)"}};
+  refusal["transaction_id"] = transaction_id;
+  return HttpResponse::Json(409, refusal.dump());
+}
+
 }  // namespace
 
 Status Node::Impl::ListenApi() {
@@ -145,8 +160,20 @@ void Node::Impl::HandleEvent(const HttpRequest& request, const HttpRespond& resp
         "(docs/governance.md)"));
   }
   Result<OpenedEvent> opened = opener->Open(request.body);
-  if (!opened.ok() && opened.error().code == ErrorCode::kVerification && previous_opener &&
-      previous_opener->Open(request.body).ok()) {
+  Result<OpenedEvent> stale = InvalidArgumentError("not sealed to the previous key");
+  if (!opened.ok() && opened.error().code == ErrorCode::kVerification && previous_opener) {
+    stale = previous_opener->Open(request.body);
+  }
+  if (stale.ok()) {
+    // An event that committed under the previous key and is sent again (a client whose answer
+    // was lost) is a replay naming its transaction, as under the current key.
+    Result<kv::Tx> state = replica->BeginCommittedRead();
+    std::optional<std::string> earlier;
+    if (state.ok()) earlier = state->ro(kEventsMap)->get(ReplayKey(*stale));
+    if (earlier && !earlier->empty()) {
+      ++counters.events_refused_replay;
+      return respond(ReplayRefusal(*stale, *earlier));
+    }
     ++counters.events_refused_invalid;
     Result<Bytes> current =
         crypto::hpke::SerializePublicKey(EventSuite().kem, hpke_key->public_key);
@@ -160,7 +187,7 @@ void Node::Impl::HandleEvent(const HttpRequest& request, const HttpRespond& resp
     ++counters.events_refused_invalid;
     return respond(HttpResponse::FromError(opened.error()));
   }
-  const std::string replay_key = opened->context_id + ":" + std::to_string(opened->seq);
+  const std::string replay_key = ReplayKey(*opened);
   std::string answer;
   std::optional<std::string> replayed;  // the transaction id that carried the event before
   TxId expected;
@@ -180,13 +207,7 @@ void Node::Impl::HandleEvent(const HttpRequest& request, const HttpRespond& resp
   });
   if (!id.ok()) {
     ++(replayed ? counters.events_refused_replay : counters.events_refused_app);
-    if (replayed && !replayed->empty()) {
-      json refusal;
-      refusal["error"] = {{"code", std::string(ErrorCodeName(id.error().code))},
-                          {"message", id.error().message}};
-      refusal["transaction_id"] = *replayed;
-      return respond(HttpResponse::Json(409, refusal.dump()));
-    }
+    if (replayed && !replayed->empty()) return respond(ReplayRefusal(*opened, *replayed));
     return respond(HttpResponse::FromError(id.error()));
   }
   const TxId tx_id = *id;

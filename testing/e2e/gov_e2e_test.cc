@@ -187,6 +187,13 @@ class GovE2eTest : public ::testing::Test {
   // publishes.
   Result<HttpsResult> PostEvent(HostPort via, const std::string& text,
                                 const std::string& hpke_key = "") {
+    ASSIGN_OR_RETURN(std::string envelope, SealEvent(via, text, hpke_key));
+    return PostEnvelope(via, envelope);
+  }
+
+  // A gov-channel append event sealed to `hpke_key` (base64; the key `via` publishes if empty).
+  Result<std::string> SealEvent(HostPort via, const std::string& text,
+                                const std::string& hpke_key = "") {
     const std::string published =
         hpke_key.empty() ? Get(via, "/node/attestation").value("hpke_public_key", std::string())
                          : hpke_key;
@@ -207,6 +214,11 @@ class GovE2eTest : public ::testing::Test {
                                        {"seq", 0},
                                        {"ciphertext", Base64Encode(ciphertext)}})
                                      .dump();
+    return envelope;
+  }
+
+  // POST /app/events, following up to four redirects to the leader.
+  Result<HttpsResult> PostEnvelope(HostPort via, const std::string& envelope) {
     for (int hop = 0; hop < 4; ++hop) {
       ASSIGN_OR_RETURN(HttpsResult result, Call(via, "POST", "/app/events", envelope));
       if (result.status != 307) return result;
@@ -405,7 +417,9 @@ TEST_F(GovE2eTest, RotateServiceHpkeKey) {
   const std::string old_id = before.value("hpke_key_id", std::string());
   ASSERT_FALSE(old_key.empty());
   EXPECT_EQ(old_id.size(), 32u);
-  Result<HttpsResult> first = PostEvent(genesis, "before rotation", old_key);
+  Result<std::string> first_envelope = SealEvent(genesis, "before rotation", old_key);
+  ASSERT_TRUE(first_envelope.ok()) << first_envelope.error().message;
+  Result<HttpsResult> first = PostEnvelope(genesis, *first_envelope);
   ASSERT_TRUE(first.ok()) << first.error().message;
   EXPECT_EQ(first->status, 200u) << first->body;
   // A client of the library verifies the service (old key) before the rotation.
@@ -451,6 +465,14 @@ TEST_F(GovE2eTest, RotateServiceHpkeKey) {
   ASSERT_TRUE(stale.ok()) << stale.error().message;
   EXPECT_EQ(stale->status, 400u) << stale->body;
   EXPECT_NE(stale->body.find("stale_hpke_key"), std::string::npos) << stale->body;
+  // An event that committed under the old key, sent again, is a replay naming its transaction
+  // (so a client whose answer was lost learns it committed), not a stale key.
+  Result<HttpsResult> again = PostEnvelope((*n1)->client, *first_envelope);
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(again->status, 409u) << again->body;
+  EXPECT_EQ(json::parse(again->body, nullptr, false).value("transaction_id", std::string()),
+            json::parse(first->body, nullptr, false).value("transaction_id", std::string()))
+      << again->body;
   // The client verified before the rotation is refused once, verifies the new attestation,
   // reseals and commits; its next event goes straight to the new key.
   Result<client::Submitted> resealed = early.Submit(AsBytes(client_event("after rotation")));
