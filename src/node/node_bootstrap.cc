@@ -206,6 +206,20 @@ Result<tee::Claims> VerifyNodeEvidence(const NodeInfo& info, const tee::Policy& 
   return claims;
 }
 
+Status Node::Impl::CreateServiceKeys(const std::string& service_name) {
+  ASSIGN_OR_RETURN(service_key, crypto::PrivateKey::Generate(crypto::KeyType::kP256));
+  crypto::CertificateRequest request;
+  request.common_name = "cloister service " + service_name;
+  request.not_before = UnixNow() - 3600;
+  request.not_after = UnixNow() + 10 * 365 * 86400;
+  request.is_ca = true;
+  request.serial = rng.Next() >> 1;
+  ASSIGN_OR_RETURN(service_certificate,
+                   crypto::IssueCertificate(request, service_key->Public(), *service_key, nullptr));
+  ASSIGN_OR_RETURN(hpke_key, crypto::hpke::GenerateKeyPair(EventSuite().kem));
+  return OkStatus();
+}
+
 Status Node::Impl::Genesis() {
   const GenesisSettings& genesis = *config.genesis;
   ASSIGN_OR_RETURN(PosixStorage * store, OpenEmptyStorage(config.node.data_dir, &storage));
@@ -229,16 +243,7 @@ Status Node::Impl::Genesis() {
     // Recovery shares of the first ledger secret, sealed to the members (docs/recovery.md).
     RETURN_IF_ERROR(gov::IssueRecoveryShares(tx, {{1, *secrets.SecretStartingAt(1)}}));
   }
-  ASSIGN_OR_RETURN(service_key, crypto::PrivateKey::Generate(crypto::KeyType::kP256));
-  crypto::CertificateRequest request;
-  request.common_name = "cloister service " + genesis.service_name;
-  request.not_before = UnixNow() - 3600;
-  request.not_after = UnixNow() + 10 * 365 * 86400;
-  request.is_ca = true;
-  request.serial = rng.Next() >> 1;
-  ASSIGN_OR_RETURN(service_certificate,
-                   crypto::IssueCertificate(request, service_key->Public(), *service_key, nullptr));
-  ASSIGN_OR_RETURN(hpke_key, crypto::hpke::GenerateKeyPair(EventSuite().kem));
+  RETURN_IF_ERROR(CreateServiceKeys(genesis.service_name));
   ASSIGN_OR_RETURN(Bytes hpke_public,
                    crypto::hpke::SerializePublicKey(EventSuite().kem, hpke_key->public_key));
 

@@ -181,13 +181,13 @@ struct Node::Impl {
   Status JoinNetwork();
   Result<std::string> SealSecretsFor(const crypto::PublicKey& joiner, ByteSpan challenge) const;
   Status OpenSecrets(const nlohmann::json& sealed, ByteSpan challenge);
+  // A new service key, certificate and HPKE key pair (genesis and recovery).
+  Status CreateServiceKeys(const std::string& service_name);
   // This node's record, with fresh evidence bound to its identity key and `context`.
   Result<NodeInfo> AttestSelf(uint64_t id, ByteSpan context);
   [[nodiscard]] Result<std::unique_ptr<HttpsClient>> ServiceClient() const;
 
   // node_recovery.cc
-  // A new service key, certificate and HPKE key pair.
-  Status CreateServiceKeys(const std::string& service_name);
   // `cloisterd recover`: a new service from the public part of the old ledgers, waiting for
   // members' recovery shares.
   Status RecoverService();

@@ -299,20 +299,6 @@ gov::LedgerSecretMap LedgerSecretMapOf(const ledger::LedgerSecrets& secrets) {
   return out;
 }
 
-Status Node::Impl::CreateServiceKeys(const std::string& service_name) {
-  ASSIGN_OR_RETURN(service_key, crypto::PrivateKey::Generate(crypto::KeyType::kP256));
-  crypto::CertificateRequest request;
-  request.common_name = "cloister service " + service_name;
-  request.not_before = UnixNow() - 3600;
-  request.not_after = UnixNow() + 10 * 365 * 86400;
-  request.is_ca = true;
-  request.serial = rng.Next() >> 1;
-  ASSIGN_OR_RETURN(service_certificate,
-                   crypto::IssueCertificate(request, service_key->Public(), *service_key, nullptr));
-  ASSIGN_OR_RETURN(hpke_key, crypto::hpke::GenerateKeyPair(EventSuite().kem));
-  return OkStatus();
-}
-
 Status Node::Impl::RecoverService() {
   const RecoverSettings& settings = *recover_settings;
   if (settings.ledgers.empty()) return InvalidArgumentError("recover: no --ledger directory");
