@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <chrono>
 #include <csignal>
 #include <ctime>
@@ -126,6 +127,18 @@ class GovE2eTest : public ::testing::Test {
   }
 
   // Starts cloisterd and waits for its ready file.
+  // n0 (genesis), n1 and n2 with the allowed measurement, once all three are voters.
+  Result<std::array<NodeProcess*, 3>> LaunchThree() {
+    ASSIGN_OR_RETURN(NodeProcess * n0, Launch("n0", std::nullopt, kGoodMeasurement));
+    ASSIGN_OR_RETURN(NodeProcess * n1, Launch("n1", n0->client, kGoodMeasurement));
+    ASSIGN_OR_RETURN(NodeProcess * n2, Launch("n2", n0->client, kGoodMeasurement));
+    if (!Eventually([&] { return NodeStatus(n0->client, 3).second == "voter"; },
+                    std::chrono::seconds(60))) {
+      return UnavailableError("node 3 did not become a voter within 60 s");
+    }
+    return std::array<NodeProcess*, 3>{n0, n1, n2};
+  }
+
   Result<NodeProcess*> Launch(const std::string& name, const std::optional<HostPort>& target,
                               const std::string& measurement) {
     ASSIGN_OR_RETURN(Process process, Spawn(name, target, measurement));
@@ -239,15 +252,12 @@ class GovE2eTest : public ::testing::Test {
 
 TEST_F(GovE2eTest, OpenByVoteAdmitNewMeasurementRemoveNode) {
   const auto started = std::chrono::steady_clock::now();
-  Result<NodeProcess*> n0 = Launch("n0", std::nullopt, kGoodMeasurement);
-  ASSERT_TRUE(n0.ok()) << n0.error().message;
-  const HostPort genesis = (*n0)->client;
-  Result<NodeProcess*> n1 = Launch("n1", genesis, kGoodMeasurement);
-  ASSERT_TRUE(n1.ok()) << n1.error().message;
-  Result<NodeProcess*> n2 = Launch("n2", genesis, kGoodMeasurement);
-  ASSERT_TRUE(n2.ok()) << n2.error().message;
-  ASSERT_TRUE(Eventually([&] { return NodeStatus(genesis, 3).second == "voter"; },
-                         std::chrono::seconds(60)));
+  Result<std::array<NodeProcess*, 3>> founders = LaunchThree();
+  ASSERT_TRUE(founders.ok()) << founders.error().message;
+  NodeProcess* const n0 = (*founders)[0];
+  NodeProcess* const n1 = (*founders)[1];
+  NodeProcess* const n2 = (*founders)[2];
+  const HostPort genesis = n0->client;
   const json members = Get(genesis, "/gov/members");
   EXPECT_EQ(members["members"].size(), 3u);
   EXPECT_EQ(members["service_status"], "opening");
@@ -261,7 +271,7 @@ TEST_F(GovE2eTest, OpenByVoteAdmitNewMeasurementRemoveNode) {
   Result<std::string> open =
       Propose(call, genesis, *service_certificate_, members_[0], "open_network");
   ASSERT_TRUE(open.ok()) << open.error().message;
-  EXPECT_EQ(*VoteFor(call, (*n1)->client, *service_certificate_, members_[0], *open), "open");
+  EXPECT_EQ(*VoteFor(call, n1->client, *service_certificate_, members_[0], *open), "open");
   EXPECT_EQ(PostEvent(genesis, "one vote is not enough")->status, 403u);
   // A replayed ballot is refused and counts nothing.
   const Bytes ballot = SignGovRequest(members_[1], *service_certificate_, gov::RequestType::kBallot,
@@ -273,7 +283,7 @@ TEST_F(GovE2eTest, OpenByVoteAdmitNewMeasurementRemoveNode) {
   ASSERT_FALSE(replayed.ok());
   EXPECT_NE(replayed.error().message.find("replay"), std::string::npos) << replayed.error().message;
   EXPECT_EQ(Get(genesis, "/gov/proposals/" + *open)["state"], "accepted");
-  Result<HttpsResult> accepted = PostEvent((*n2)->client, "open now");
+  Result<HttpsResult> accepted = PostEvent(n2->client, "open now");
   ASSERT_TRUE(accepted.ok()) << accepted.error().message;
   EXPECT_EQ(accepted->status, 200u) << accepted->body;
 
@@ -306,7 +316,7 @@ TEST_F(GovE2eTest, OpenByVoteAdmitNewMeasurementRemoveNode) {
       std::chrono::seconds(60)));
 
   // 3. Remove a follower by vote: retired, out of raft, out of channel trust.
-  NodeProcess* removed = *n1;
+  NodeProcess* removed = n1;
   const std::string remove_args = json({{"node_id", removed->id}}).dump();
   ASSERT_TRUE(
       PassProposal(call, genesis, *service_certificate_, members_, "remove_node", remove_args)
@@ -400,15 +410,12 @@ TEST_F(GovE2eTest, OpenByVoteAdmitNewMeasurementRemoveNode) {
 }
 
 TEST_F(GovE2eTest, RotateServiceHpkeKey) {
-  Result<NodeProcess*> n0 = Launch("n0", std::nullopt, kGoodMeasurement);
-  ASSERT_TRUE(n0.ok()) << n0.error().message;
-  const HostPort genesis = (*n0)->client;
-  Result<NodeProcess*> n1 = Launch("n1", genesis, kGoodMeasurement);
-  ASSERT_TRUE(n1.ok()) << n1.error().message;
-  Result<NodeProcess*> n2 = Launch("n2", genesis, kGoodMeasurement);
-  ASSERT_TRUE(n2.ok()) << n2.error().message;
-  ASSERT_TRUE(Eventually([&] { return NodeStatus(genesis, 3).second == "voter"; },
-                         std::chrono::seconds(60)));
+  Result<std::array<NodeProcess*, 3>> founders = LaunchThree();
+  ASSERT_TRUE(founders.ok()) << founders.error().message;
+  NodeProcess* const n0 = (*founders)[0];
+  NodeProcess* const n1 = (*founders)[1];
+  NodeProcess* const n2 = (*founders)[2];
+  const HostPort genesis = n0->client;
   const GovCall call = Caller();
   Status opened = PassProposal(call, genesis, *service_certificate_, members_, "open_network");
   ASSERT_TRUE(opened.ok()) << opened.error().message;
@@ -442,7 +449,7 @@ TEST_F(GovE2eTest, RotateServiceHpkeKey) {
   ASSERT_TRUE(rotated.ok()) << rotated.error().message;
   // Every node publishes the new key once the leader's rotation is committed.
   std::string new_key;
-  for (const NodeProcess* node : {*n0, *n1, *n2}) {
+  for (const NodeProcess* node : {n0, n1, n2}) {
     ASSERT_TRUE(Eventually(
         [&] {
           const std::string key =
@@ -454,20 +461,20 @@ TEST_F(GovE2eTest, RotateServiceHpkeKey) {
         std::chrono::seconds(30)))
         << node->name;
   }
-  const json after = Get((*n2)->client, "/node/attestation");
+  const json after = Get(n2->client, "/node/attestation");
   EXPECT_EQ(after.value("hpke_public_key", std::string()), new_key);
   EXPECT_NE(after.value("hpke_key_id", std::string()), old_id);
   // The new key opens (through a follower's redirect); the old one is refused by name.
-  Result<HttpsResult> fresh = PostEvent((*n1)->client, "after rotation", new_key);
+  Result<HttpsResult> fresh = PostEvent(n1->client, "after rotation", new_key);
   ASSERT_TRUE(fresh.ok()) << fresh.error().message;
   EXPECT_EQ(fresh->status, 200u) << fresh->body;
-  Result<HttpsResult> stale = PostEvent((*n1)->client, "old key", old_key);
+  Result<HttpsResult> stale = PostEvent(n1->client, "old key", old_key);
   ASSERT_TRUE(stale.ok()) << stale.error().message;
   EXPECT_EQ(stale->status, 400u) << stale->body;
   EXPECT_NE(stale->body.find("stale_hpke_key"), std::string::npos) << stale->body;
   // An event that committed under the old key, sent again, is a replay naming its transaction
   // (so a client whose answer was lost learns it committed), not a stale key.
-  Result<HttpsResult> again = PostEnvelope((*n1)->client, *first_envelope);
+  Result<HttpsResult> again = PostEnvelope(n1->client, *first_envelope);
   ASSERT_TRUE(again.ok()) << again.error().message;
   EXPECT_EQ(again->status, 409u) << again->body;
   EXPECT_EQ(json::parse(again->body, nullptr, false).value("transaction_id", std::string()),
@@ -491,7 +498,7 @@ TEST_F(GovE2eTest, RotateServiceHpkeKey) {
   const uint64_t leader = Get(genesis, "/node/state").value("leader_id", uint64_t{0});
   NodeProcess* killed = nullptr;
   std::vector<NodeProcess*> survivors;
-  for (NodeProcess* node : {*n0, *n1, *n2}) {
+  for (NodeProcess* node : {n0, n1, n2}) {
     if (node->id == leader) {
       killed = node;
     } else {
